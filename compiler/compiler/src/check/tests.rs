@@ -1,0 +1,1 @@
+// Unit tests of the checker live in tests/it (data-driven).

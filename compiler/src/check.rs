@@ -1,0 +1,430 @@
+//! Stage 2, check: syntax trees → the typed, resolved [`Model`], plus diagnostics.
+//!
+//! Name resolution, kinds, fields, types and units, references, overlays and secrets are
+//! checked while the model is built (`services`, `pipelines`, `alerts`); rules that need the
+//! whole model run after it (`rules`). A model is returned only when no error was found.
+
+mod alerts;
+mod pipelines;
+mod rules;
+mod services;
+mod values;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::diagnostics::{codes, unknown_name_help, Diagnostic};
+use crate::model::{Gcp, Model, Project, Secret};
+use crate::project::Manifest;
+use crate::source::{FileId, Span};
+use crate::stdlib::Stdlib;
+use crate::syntax::ast::{self, ExprKind, Item, Member};
+
+/// The declaration keywords and what they declare.
+pub const KEYWORDS: &[(&str, &str)] = &[
+    ("project", "the project's cloud settings"),
+    ("secret", "a secret kept in Secret Manager"),
+    ("database", "a data store"),
+    ("cache", "a data store"),
+    ("store", "a data store"),
+    ("service", "a service"),
+    ("channel", "a notification channel"),
+    ("pipeline", "a Cloud Build pipeline"),
+    ("alert", "a Cloud Monitoring alert policy"),
+];
+
+/// All declarations of the project by name, per namespace.
+#[derive(Default)]
+pub struct Decls<'a> {
+    pub project: Option<&'a Item>,
+    pub secrets: BTreeMap<String, &'a Item>,
+    pub stores: BTreeMap<String, &'a Item>,
+    pub services: BTreeMap<String, &'a Item>,
+    pub channels: BTreeMap<String, &'a Item>,
+    pub pipelines: BTreeMap<String, &'a Item>,
+    pub alerts: BTreeMap<String, &'a Item>,
+}
+
+pub struct Checker<'a> {
+    pub stdlib: &'a Stdlib,
+    pub decls: Decls<'a>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub used_secrets: BTreeSet<String>,
+    /// The stores, once checked: pipeline steps read their URLs.
+    pub resolved_stores: BTreeMap<String, crate::model::Store>,
+}
+
+impl Checker<'_> {
+    pub fn report(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+}
+
+/// Checks every file of a project and builds its model. `sources` are the spec paths.
+/// The model is complete only when no error is reported (after lint levels).
+pub fn check(
+    files: &[(FileId, ast::File)],
+    manifest: &Manifest,
+    stdlib: &Stdlib,
+    sources: Vec<String>,
+) -> (Option<Model>, Vec<Diagnostic>) {
+    let mut checker = Checker {
+        stdlib,
+        decls: Decls::default(),
+        diagnostics: Vec::new(),
+        used_secrets: BTreeSet::new(),
+        resolved_stores: BTreeMap::new(),
+    };
+    // Declarations in file order, then by position: duplicates point at the later one.
+    let items: Vec<&Item> = files.iter().flat_map(|(_, f)| f.items.iter()).collect();
+    checker.collect(&items);
+
+    let project = checker.project(manifest, sources);
+    let secrets = checker.secrets();
+    let stores = checker.stores();
+    checker.resolved_stores = stores.clone();
+    let services = checker.services(&stores, project.as_ref());
+    let channels = checker.channels();
+    let pipelines = checker.pipelines(&services, &stores, project.as_ref());
+    let alerts = checker.alerts(&services, &stores, &channels, project.as_ref());
+    let unused: Vec<(String, crate::source::Span)> = checker
+        .decls
+        .secrets
+        .iter()
+        .filter(|(n, _)| !checker.used_secrets.contains(*n))
+        .map(|(n, i)| (n.clone(), i.name.span))
+        .collect();
+    for (name, span) in unused {
+        {
+            checker.report(
+                Diagnostic::new(
+                    &codes::UNUSED_SECRET,
+                    format!("secret `{name}` is never used"),
+                )
+                .at(span, "declared here")
+                .with_help(format!("use it as `secret.{name}` or remove it")),
+            );
+        }
+    }
+
+    let Some(project) = project else {
+        return (None, checker.diagnostics);
+    };
+    let model = Model {
+        project,
+        secrets,
+        stores,
+        services,
+        channels,
+        pipelines,
+        alerts,
+        templates: stdlib.templates.clone(),
+    };
+    rules::run(&model, &mut checker);
+    // The caller decides whether errors remain once lint levels are applied.
+    (Some(model), checker.diagnostics)
+}
+
+impl<'a> Checker<'a> {
+    fn collect(&mut self, items: &[&'a Item]) {
+        for item in items {
+            let keyword = item.keyword.name.as_str();
+            let table = match keyword {
+                "project" => {
+                    if let Some(first) = self.decls.project {
+                        let first = first.name.span;
+                        self.report(
+                            Diagnostic::new(
+                                &codes::DUPLICATE_NAME,
+                                "the project is declared twice",
+                            )
+                            .at(item.name.span, "declared again here")
+                            .with_label(first, "first declared here")
+                            .with_help("keep one `project` block"),
+                        );
+                    } else {
+                        self.decls.project = Some(item);
+                    }
+                    continue;
+                }
+                "secret" => &mut self.decls.secrets,
+                "database" | "cache" | "store" => &mut self.decls.stores,
+                "service" => &mut self.decls.services,
+                "channel" => &mut self.decls.channels,
+                "pipeline" => &mut self.decls.pipelines,
+                "alert" => &mut self.decls.alerts,
+                _ => {
+                    let help = unknown_name_help(keyword, KEYWORDS.iter().map(|(k, _)| *k));
+                    self.report(
+                        Diagnostic::new(
+                            &codes::UNKNOWN_DECLARATION,
+                            format!("unknown declaration `{keyword}`"),
+                        )
+                        .at(item.keyword.span, "not a declaration keyword")
+                        .with_help(help),
+                    );
+                    continue;
+                }
+            };
+            let previous = table.get(&item.name.name).map(|i| i.name.span);
+            if let Some(first) = previous {
+                self.report(
+                    Diagnostic::new(
+                        &codes::DUPLICATE_NAME,
+                        format!("`{}` is declared twice", item.name.name),
+                    )
+                    .at(item.name.span, "declared again here")
+                    .with_label(first, "first declared here")
+                    .with_help("rename one of them"),
+                );
+                continue;
+            }
+            table.insert(item.name.name.clone(), item);
+            self.check_name(&item.name, keyword);
+        }
+        // Stores, services, channels, pipelines and alerts share one namespace: Compose
+        // service names and references like `postgres.url` must be unambiguous.
+        let mut owners: BTreeMap<&str, (&str, Span)> = BTreeMap::new();
+        let tables = [
+            ("store", &self.decls.stores),
+            ("service", &self.decls.services),
+            ("channel", &self.decls.channels),
+            ("pipeline", &self.decls.pipelines),
+            ("alert", &self.decls.alerts),
+        ];
+        let mut clashes = Vec::new();
+        for (what, table) in tables {
+            for (name, item) in table.iter() {
+                if let Some((first_what, first_span)) = owners.get(name.as_str()) {
+                    clashes.push((name.clone(), *first_what, *first_span, what, item.name.span));
+                } else {
+                    owners.insert(name, (what, item.name.span));
+                }
+            }
+        }
+        for (name, first_what, first_span, what, span) in clashes {
+            self.report(
+                Diagnostic::new(
+                    &codes::DUPLICATE_NAME,
+                    format!("`{name}` names both a {first_what} and a {what}"),
+                )
+                .at(span, format!("{what} declared here"))
+                .with_label(first_span, format!("{first_what} declared here"))
+                .with_help("give each declaration its own name: they share one namespace"),
+            );
+        }
+    }
+
+    fn check_name(&mut self, name: &ast::Ident, keyword: &str) {
+        let n = &name.name;
+        let valid = n.len() <= 49
+            && n.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+            && n.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+            && !n.ends_with('-');
+        if !valid {
+            let suggestion: String = n
+                .to_ascii_lowercase()
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '_' {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
+                .take(49)
+                .collect();
+            self.report(
+                Diagnostic::new(&codes::INVALID_NAME, format!("`{n}` cannot name a {keyword}"))
+                    .at(name.span, "invalid name")
+                    .with_help(format!("names start with a lowercase letter and hold at most 49 lowercase letters, digits, `_` and `-`: `{suggestion}`")),
+            );
+        }
+    }
+
+    fn project(&mut self, manifest: &Manifest, sources: Vec<String>) -> Option<Project> {
+        let Some(item) = self.decls.project else {
+            self.report(
+                Diagnostic::new(&codes::MISSING_PROJECT, "no `project` block declares the project")
+                    .with_help("add `project <name> { gcp { project = \"my-project\"  region = \"europe-west1\"  registry = \"europe-west1-docker.pkg.dev/my-project/app\" } }`"),
+            );
+            return None;
+        };
+        let mut gcp = None;
+        for member in &item.body.members {
+            match member {
+                Member::Block(b) if b.name.name == "gcp" => {
+                    let defs = gcp_fields();
+                    let values = self.fields(&b.body, &defs, "`gcp`", b.name.span);
+                    let get = |k: &str| values.get(k).and_then(|v| v.as_str()).map(str::to_string);
+                    if let (Some(project), Some(region), Some(registry)) =
+                        (get("project"), get("region"), get("registry"))
+                    {
+                        gcp = Some(Gcp {
+                            project,
+                            region,
+                            registry,
+                        });
+                    }
+                }
+                other => {
+                    let span = match other {
+                        Member::Field(f) => f.name.span,
+                        Member::Block(b) => b.name.span,
+                        _ => other.span(),
+                    };
+                    self.report(
+                        Diagnostic::new(
+                            &codes::UNKNOWN_FIELD,
+                            "the project block takes only `gcp { … }`",
+                        )
+                        .at(span, "unknown field")
+                        .with_help(
+                            "write `gcp { project = \"…\"  region = \"…\"  registry = \"…\" }`",
+                        ),
+                    );
+                }
+            }
+        }
+        if gcp.is_none()
+            && !item
+                .body
+                .members
+                .iter()
+                .any(|m| matches!(m, Member::Block(b) if b.name.name == "gcp"))
+        {
+            self.report(
+                Diagnostic::new(&codes::MISSING_FIELD, "the project is missing its `gcp` block")
+                    .at(item.name.span, "needs `gcp { … }`")
+                    .with_help("add `gcp { project = \"my-project\"  region = \"europe-west1\"  registry = \"gcr.io\" }`"),
+            );
+        }
+        Some(Project {
+            name: manifest
+                .project
+                .name
+                .clone()
+                .unwrap_or_else(|| item.name.name.clone()),
+            gcp: gcp?,
+            sources,
+            outputs: manifest.outputs(),
+        })
+    }
+
+    fn secrets(&mut self) -> BTreeMap<String, Secret> {
+        let mut out = BTreeMap::new();
+        let items: Vec<&Item> = self.decls.secrets.values().copied().collect();
+        for item in items {
+            let name = item.name.name.clone();
+            let mut secret_id = None;
+            let mut version = "latest".to_string();
+            let mut version_span = item.name.span;
+            let mut file = format!("secrets/{name}.txt");
+            for member in &item.body.members {
+                let Member::Field(f) = member else {
+                    self.report(
+                        Diagnostic::new(
+                            &codes::UNKNOWN_FIELD,
+                            "a secret takes only `from` and `file`",
+                        )
+                        .at(member.span(), "not allowed here")
+                        .with_help("write `from = secret_manager(\"id\", version = 3)`"),
+                    );
+                    continue;
+                };
+                match (f.name.name.as_str(), &f.value.kind) {
+                    ("from", ExprKind::Call(call)) if call.callee.dotted() == "secret_manager" => {
+                        for arg in &call.args {
+                            match (arg.name.as_ref().map(|n| n.name.as_str()), &arg.value.kind) {
+                                (None, ExprKind::Str(id)) => secret_id = Some(id.clone()),
+                                (Some("version"), ExprKind::Int(v)) if *v > 0 => {
+                                    version = v.to_string();
+                                    version_span = arg.value.span;
+                                }
+                                (Some("version"), ExprKind::Str(v)) => {
+                                    version = v.clone();
+                                    version_span = arg.value.span;
+                                }
+                                _ => self.report(
+                                    Diagnostic::new(&codes::UNKNOWN_ARGUMENT, "`secret_manager` takes a secret id and `version = <number>`")
+                                        .at(arg.value.span, "unexpected argument")
+                                        .with_help("write `secret_manager(\"postgres-password\", version = 3)`"),
+                                ),
+                            }
+                        }
+                    }
+                    ("from", _) => self.report(
+                        Diagnostic::new(
+                            &codes::TYPE_MISMATCH,
+                            "`from` expects `secret_manager(\"id\")`",
+                        )
+                        .at(f.value.span, "not a secret source")
+                        .with_help(
+                            "write `from = secret_manager(\"postgres-password\", version = 3)`",
+                        ),
+                    ),
+                    ("file", ExprKind::Str(path)) => file = path.clone(),
+                    ("file", _) => self.type_error(&f.value, "a string", "file"),
+                    (other, _) => {
+                        let help = unknown_name_help(other, ["from", "file"]);
+                        self.report(
+                            Diagnostic::new(
+                                &codes::UNKNOWN_FIELD,
+                                format!("a secret has no field `{other}`"),
+                            )
+                            .at(f.name.span, "unknown field")
+                            .with_help(help),
+                        );
+                    }
+                }
+            }
+            let Some(secret_id) = secret_id else {
+                self.report(
+                    Diagnostic::new(
+                        &codes::MISSING_FIELD,
+                        format!("secret `{name}` does not say where it is kept"),
+                    )
+                    .at(item.name.span, "needs `from`")
+                    .with_help(format!(
+                        "add `from = secret_manager(\"{}\", version = 1)`",
+                        name.replace('_', "-")
+                    )),
+                );
+                continue;
+            };
+            if version == "latest" {
+                self.report(
+                    Diagnostic::new(&codes::UNPINNED_SECRET_VERSION, format!("secret `{name}` reads the `latest` version"))
+                        .at(version_span, "no version pinned")
+                        .with_help(format!("pin the version: `secret_manager(\"{secret_id}\", version = 1)`; a new version then rolls out with a deploy, not at a random instance start")),
+                );
+            }
+            out.insert(
+                name.clone(),
+                Secret {
+                    name,
+                    secret_id,
+                    version,
+                    file,
+                },
+            );
+        }
+        out
+    }
+}
+
+fn gcp_fields() -> BTreeMap<String, crate::stdlib::FieldDef> {
+    let field = |doc: &str| crate::stdlib::FieldDef {
+        ty: crate::stdlib::FieldType::String,
+        required: true,
+        default: None,
+        doc: doc.to_string(),
+        min: None,
+        max: None,
+    };
+    BTreeMap::from([
+        ("project".to_string(), field("The Google Cloud project id.")),
+        ("region".to_string(), field("The region of Cloud Run services and Cloud Build, e.g. `europe-west1`.")),
+        ("registry".to_string(), field("Where images are pushed, e.g. `europe-west1-docker.pkg.dev/my-project/app` or `gcr.io`.")),
+    ])
+}

@@ -1,0 +1,418 @@
+//! The command line: reads projects from disk, runs the stages, prints diagnostics and writes
+//! artifacts. The only module that touches the file system, the environment or the terminal.
+
+use std::io::{IsTerminal, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::diagnostics::render::{self, Format};
+use crate::diagnostics::{codes, Code, Diagnostic, Severity};
+use crate::project::{self, Compiled, ProjectInput};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "sight",
+    version,
+    about = "Compile a sight spec into Compose files, Dockerfiles, cloudbuild.yaml, alert policies and Cloud Run services"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Parse and check a project; print diagnostics.
+    Check {
+        /// The project folder (holding sight.toml).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        #[command(flatten)]
+        report: ReportArgs,
+    },
+    /// Check, then write every artifact (nothing is written if there are errors).
+    Build {
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// The output root (default: the project folder).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Compare with the files on disk instead of writing; exit 1 on any drift.
+        #[arg(long)]
+        check: bool,
+        /// Overwrite files that do not carry sight's generated header.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        report: ReportArgs,
+    },
+    /// Print the long explanation of a diagnostic code.
+    Explain {
+        /// A code (`S0101`) or name (`duplicate-name`).
+        code: Option<String>,
+        /// List every code with its summary.
+        #[arg(long)]
+        list: bool,
+    },
+    /// Print the dependency graph.
+    Graph {
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        #[arg(long, value_enum, default_value = "dot")]
+        format: GraphFormat,
+        /// Only this pipeline's steps.
+        #[arg(long)]
+        pipeline: Option<String>,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+struct ReportArgs {
+    /// How diagnostics are printed.
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
+    /// Colors in human output (`NO_COLOR` turns `auto` off).
+    #[arg(long, value_enum, default_value = "auto")]
+    color: Color,
+    /// Treat warnings as errors (`--deny warnings`).
+    #[arg(long, value_name = "warnings")]
+    deny: Option<Deny>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum Deny {
+    Warnings,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum GraphFormat {
+    Dot,
+    Mermaid,
+    Json,
+}
+
+const EXIT_OK: u8 = 0;
+const EXIT_ERRORS: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { EXIT_OK });
+        }
+    };
+    ExitCode::from(match cli.command {
+        Command::Check { dir, report } => check(&dir, &report),
+        Command::Build {
+            dir,
+            out,
+            check,
+            force,
+            report,
+        } => build(&dir, out.as_deref(), check, force, &report),
+        Command::Explain { code, list } => explain(code.as_deref(), list),
+        Command::Graph {
+            dir,
+            format,
+            pipeline,
+        } => graph(&dir, format, pipeline.as_deref()),
+    })
+}
+
+fn fail(message: &str) -> u8 {
+    eprintln!("error: {message}");
+    EXIT_USAGE
+}
+
+/// Reads `sight.toml`, every `*.sight` file below `dir` and the project's stdlib folder.
+pub fn read_project(dir: &Path) -> Result<ProjectInput, String> {
+    let manifest_path = dir.join(project::MANIFEST);
+    let manifest = std::fs::read_to_string(&manifest_path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => format!(
+            "{} has no {} (is it a sight project? `sight init` makes one)",
+            dir.display(),
+            project::MANIFEST
+        ),
+        _ => format!("cannot read {}: {e}", manifest_path.display()),
+    })?;
+    let mut input = ProjectInput {
+        manifest,
+        ..ProjectInput::default()
+    };
+    let mut spec_files = Vec::new();
+    collect(
+        dir,
+        dir,
+        &mut spec_files,
+        &|p| p.extension().is_some_and(|e| e == "sight"),
+        0,
+    )?;
+    for path in spec_files {
+        let bytes =
+            std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let rel = relative(dir, &path);
+        match String::from_utf8(bytes) {
+            Ok(text) => input.sources.push((rel, text)),
+            Err(e) => {
+                let offset = e.utf8_error().valid_up_to();
+                input.invalid_utf8.push((rel.clone(), offset));
+                input
+                    .sources
+                    .push((rel, String::from_utf8_lossy(e.as_bytes()).into_owned()));
+            }
+        }
+    }
+    if let Ok(m) = project::parse_manifest(&input.manifest, crate::source::FileId(0)) {
+        if let Some(stdlib) = m.stdlib {
+            let root = dir.join(&stdlib);
+            let mut files = Vec::new();
+            collect(&root, &root, &mut files, &|_| true, 0)?;
+            for path in files {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                input.stdlib_files.push((relative(&root, &path), text));
+            }
+        }
+    }
+    Ok(input)
+}
+
+fn relative(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Files below `dir` matching `keep`, skipping hidden folders and dependency folders.
+fn collect(
+    root: &Path,
+    dir: &Path,
+    out: &mut Vec<PathBuf>,
+    keep: &dyn Fn(&Path) -> bool,
+    depth: usize,
+) -> Result<(), String> {
+    if depth > 16 {
+        return Ok(());
+    }
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    paths.sort();
+    for path in paths {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if path.is_dir() {
+            if !name.starts_with('.')
+                && !["node_modules", "target", "stdlib"].contains(&name.as_str())
+                || (depth == 0 && root != dir)
+            {
+                collect(root, &path, out, keep, depth + 1)?;
+            }
+        } else if keep(&path) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn color_enabled(color: Color) -> bool {
+    match color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stderr().is_terminal()
+        }
+    }
+}
+
+/// Prints diagnostics; returns whether any counts as an error.
+fn report(compiled: &mut Compiled, dir: &Path, args: &ReportArgs) -> bool {
+    if args.deny == Some(Deny::Warnings) {
+        for d in &mut compiled.diagnostics {
+            d.severity = Severity::Error;
+        }
+    }
+    let root = dir.to_string_lossy().into_owned();
+    let text = render::render(
+        &compiled.diagnostics,
+        &compiled.sources,
+        &root,
+        args.format,
+        color_enabled(args.color),
+    );
+    match args.format {
+        Format::Human => eprint!("{text}"),
+        _ => print!("{text}"),
+    }
+    compiled.diagnostics.iter().any(Diagnostic::is_error)
+}
+
+fn compile_dir(dir: &Path) -> Result<Compiled, String> {
+    let input = read_project(dir)?;
+    Ok(project::compile(&input))
+}
+
+fn check(dir: &Path, args: &ReportArgs) -> u8 {
+    let mut compiled = match compile_dir(dir) {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
+    };
+    if report(&mut compiled, dir, args) {
+        EXIT_ERRORS
+    } else {
+        EXIT_OK
+    }
+}
+
+fn build(dir: &Path, out: Option<&Path>, check_only: bool, force: bool, args: &ReportArgs) -> u8 {
+    let mut compiled = match compile_dir(dir) {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
+    };
+    if report(&mut compiled, dir, args) {
+        eprintln!("nothing was written: fix the errors above first");
+        return EXIT_ERRORS;
+    }
+    let Some(model) = compiled.model.as_ref() else {
+        return fail("no model was produced; this is a bug in sight, please report it");
+    };
+    let artifacts = match crate::emit::emit(model) {
+        Ok(a) => a,
+        Err(e) => {
+            return fail(&format!(
+                "internal error: {}; this is a bug in sight, please report it",
+                e.0
+            ))
+        }
+    };
+    let root = out.unwrap_or(dir);
+    let plan = match crate::write::plan(root, artifacts) {
+        Ok(p) => p,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let shown = |p: &str| render::display_path(&root.to_string_lossy(), p);
+    if check_only {
+        let mut stdout = std::io::stdout().lock();
+        for (artifact, change) in &plan.files {
+            let _ = match change {
+                crate::write::Change::Create => {
+                    writeln!(stdout, "missing: {}", shown(&artifact.path))
+                }
+                crate::write::Change::Update { diff } => write!(stdout, "{diff}"),
+                crate::write::Change::Foreign => {
+                    writeln!(stdout, "not generated by sight: {}", shown(&artifact.path))
+                }
+                crate::write::Change::Unchanged => Ok(()),
+            };
+        }
+        for stale in &plan.stale {
+            let _ = writeln!(
+                stdout,
+                "stale: {} (sight no longer generates it)",
+                shown(stale)
+            );
+        }
+        if plan.drift() {
+            eprintln!("the generated files differ from the spec: run `sight build`");
+            return EXIT_ERRORS;
+        }
+        return EXIT_OK;
+    }
+    let foreign = plan.foreign();
+    if !foreign.is_empty() && !force {
+        for f in &foreign {
+            eprintln!(
+                "error[S0010]: {} exists and was not generated by sight; nothing was written",
+                shown(f)
+            );
+        }
+        eprintln!("help: move it away, or pass --force to overwrite it");
+        return EXIT_ERRORS;
+    }
+    match crate::write::apply(&plan, force) {
+        Ok(n) => {
+            eprintln!(
+                "wrote {n} file(s) to {}{}",
+                root.display(),
+                if plan.stale.is_empty() {
+                    String::new()
+                } else {
+                    format!(", removed {} stale", plan.stale.len())
+                }
+            );
+            EXIT_OK
+        }
+        Err(e) => fail(&format!("{e}; previously generated files are intact")),
+    }
+}
+
+fn explain(code: Option<&str>, list: bool) -> u8 {
+    if list {
+        for c in codes::ALL {
+            println!("{}  {:<32} {:<8} {}", c.code, c.name, c.severity, c.summary);
+        }
+        return EXIT_OK;
+    }
+    let Some(key) = code else {
+        return fail("give a code (`sight explain S0101`) or `--list`");
+    };
+    let Some(c) = Code::by_code_or_name(key) else {
+        let help = crate::diagnostics::unknown_name_help(key, codes::ALL.iter().map(|c| c.name));
+        return fail(&format!("no diagnostic code `{key}`: {help}"));
+    };
+    match c.explain() {
+        Some(text) => print!("{text}"),
+        None => println!("{} ({}): {}", c.code, c.name, c.summary),
+    }
+    EXIT_OK
+}
+
+fn graph(dir: &Path, format: GraphFormat, pipeline: Option<&str>) -> u8 {
+    let mut compiled = match compile_dir(dir) {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
+    };
+    let args = ReportArgs {
+        format: Format::Human,
+        color: Color::Auto,
+        deny: None,
+    };
+    if report(&mut compiled, dir, &args) {
+        return EXIT_ERRORS;
+    }
+    let Some(model) = compiled.model.as_ref() else {
+        return EXIT_ERRORS;
+    };
+    if let Some(p) = pipeline {
+        if !model.pipelines.contains_key(p) {
+            return fail(&format!("no pipeline named `{p}`"));
+        }
+    }
+    let g = crate::graph::build(model, pipeline);
+    print!(
+        "{}",
+        match format {
+            GraphFormat::Dot => crate::graph::to_dot(&g),
+            GraphFormat::Mermaid => crate::graph::to_mermaid(&g),
+            GraphFormat::Json => crate::graph::to_json(&g),
+        }
+    );
+    EXIT_OK
+}

@@ -1,0 +1,387 @@
+//! Stage 3, the model: the typed, resolved description of a project, the one input of the
+//! graph and of every emitter.
+//!
+//! Everything here is already checked: names resolve, kinds exist, units are normalised
+//! (durations in milliseconds, sizes in bytes, percentages as fractions), overlays are applied
+//! (one [`ServiceConfig`] per [`Env`]). Maps are `BTreeMap`s so iteration order is the name
+//! order and output never depends on the order of the source files.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::source::Span;
+use crate::stdlib::{KindDef, SignalDef, StepRole};
+
+#[derive(Clone, Debug)]
+pub struct Model {
+    pub project: Project,
+    pub secrets: BTreeMap<String, Secret>,
+    pub stores: BTreeMap<String, Store>,
+    pub services: BTreeMap<String, Service>,
+    pub channels: BTreeMap<String, Channel>,
+    pub pipelines: BTreeMap<String, Pipeline>,
+    pub alerts: BTreeMap<String, Alert>,
+    /// Handlebars templates of the standard library, by file name (`python.Dockerfile.hbs`).
+    pub templates: BTreeMap<String, String>,
+}
+
+/// The three environments the Compose files are made for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Env {
+    Dev,
+    Prod,
+    Test,
+}
+
+impl Env {
+    pub const ALL: [Env; 3] = [Env::Dev, Env::Prod, Env::Test];
+
+    /// The overlay block's name: `dev`, `prod`, `test`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Env::Dev => "dev",
+            Env::Prod => "prod",
+            Env::Test => "test",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Project {
+    pub name: String,
+    pub gcp: Gcp,
+    /// The spec files, relative to the project root, sorted: named in generated headers.
+    pub sources: Vec<String>,
+    pub outputs: Outputs,
+}
+
+#[derive(Clone, Debug)]
+pub struct Gcp {
+    pub project: String,
+    pub region: String,
+    /// Image registry host and path prefix, e.g. `gcr.io` or `europe-west1-docker.pkg.dev/p/app`.
+    pub registry: String,
+}
+
+/// Which targets to emit and where, relative to the output root (from `sight.toml`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outputs {
+    pub compose: Option<String>,
+    pub dockerfiles: bool,
+    pub cloudbuild: Option<String>,
+    pub alerts: Option<String>,
+    pub cloud_run: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Secret {
+    pub name: String,
+    /// The Secret Manager secret id.
+    pub secret_id: String,
+    /// A pinned version number, or `latest`.
+    pub version: String,
+    /// Where Compose reads it from in development and tests (git-ignored).
+    pub file: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub name: String,
+    pub kind: Arc<KindDef>,
+    pub image: String,
+    pub port: u16,
+    pub data_dir: String,
+    /// Container environment, already rendered (Compose `$` escaping is the emitter's job).
+    pub environment: BTreeMap<String, String>,
+    pub command: Vec<String>,
+    pub health: Health,
+    /// Secrets mounted into the container (their names).
+    pub secrets: Vec<String>,
+    /// Every field value after defaults, for templates and alerts.
+    pub fields: BTreeMap<String, Value>,
+    pub span: Span,
+}
+
+/// A Compose health check.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Health {
+    /// `["CMD", …]` or `["CMD-SHELL", "…"]`.
+    pub test: Vec<String>,
+    pub interval_ms: u64,
+    pub timeout_ms: u64,
+    pub start_period_ms: u64,
+    pub retries: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct Service {
+    pub name: String,
+    /// The container port the service listens on.
+    pub port: Option<u16>,
+    /// A prebuilt image, when the service is not built.
+    pub image: Option<String>,
+    pub build: Option<Build>,
+    /// An HTTP health endpoint.
+    pub health: Option<HttpHealth>,
+    pub deploy: Option<Deploy>,
+    pub depends_on: Vec<Dependency>,
+    /// The resolved configuration per environment (base plus overlay).
+    pub configs: BTreeMap<Env, ServiceConfig>,
+    pub span: Span,
+}
+
+impl Service {
+    pub fn config(&self, env: Env) -> &ServiceConfig {
+        // Every environment is filled by the checker; the fallback only guards the type.
+        self.configs
+            .get(&env)
+            .or_else(|| self.configs.values().next())
+            .unwrap_or(&EMPTY_CONFIG)
+    }
+}
+
+static EMPTY_CONFIG: ServiceConfig = ServiceConfig {
+    command: Vec::new(),
+    env: BTreeMap::new(),
+    mounts: Vec::new(),
+    publish: None,
+    replicas: 1,
+};
+
+/// The fields an overlay (`dev { }`, `prod { }`, `test { }`) may change.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServiceConfig {
+    /// Empty when the image's own command applies.
+    pub command: Vec<String>,
+    pub env: BTreeMap<String, EnvValue>,
+    /// Bind mounts `./host:/container` (Compose only).
+    pub mounts: Vec<String>,
+    /// The published host port.
+    pub publish: Option<u16>,
+    pub replicas: u32,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum EnvValue {
+    Text(String),
+    /// A secret: Compose mounts it as a file, Cloud Run reads it from Secret Manager.
+    Secret(String),
+    /// A store's connection URL (rendered for the Compose network).
+    StoreUrl {
+        store: String,
+        url: String,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub struct Build {
+    pub runtime: Arc<KindDef>,
+    /// The build context, relative to the project root, without a trailing `/`.
+    pub context: String,
+    /// Field values after defaults (`version`, `copy`, `system_packages`, …).
+    pub fields: BTreeMap<String, Value>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct HttpHealth {
+    pub path: String,
+    pub interval_ms: u64,
+    pub timeout_ms: u64,
+    pub start_period_ms: u64,
+    pub retries: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct Deploy {
+    pub target: Arc<KindDef>,
+    pub memory_bytes: u64,
+    pub cpu: f64,
+    pub concurrency: u32,
+    pub min_instances: u32,
+    pub max_instances: u32,
+    pub timeout_ms: u64,
+    pub service_account: Option<String>,
+    pub ingress: String,
+    pub public: bool,
+    /// Production values of environment variables (override the Compose values).
+    pub env: BTreeMap<String, String>,
+    /// Cloud SQL instances the service connects to (`PROJECT:REGION:INSTANCE`).
+    pub cloudsql_instances: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dependency {
+    pub target: String,
+    pub target_is_store: bool,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct Channel {
+    pub name: String,
+    pub kind: Arc<KindDef>,
+    /// `projects/<p>/notificationChannels/<id>`.
+    pub id: String,
+    pub fields: BTreeMap<String, Value>,
+}
+
+#[derive(Clone, Debug)]
+pub enum Trigger {
+    /// A repository trigger on pushes to a branch: `$SHORT_SHA` is set.
+    Push { branch: String },
+    /// A repository trigger on tags: `$SHORT_SHA` and `$TAG_NAME` are set.
+    Tag { pattern: String },
+    /// `gcloud builds submit`: only `$BUILD_ID` identifies the build.
+    Manual,
+}
+
+impl Trigger {
+    pub fn from_repository(&self) -> bool {
+        !matches!(self, Trigger::Manual)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Pipeline {
+    pub name: String,
+    pub trigger: Trigger,
+    /// A Cloud Build machine type, if not the default.
+    pub machine: Option<String>,
+    pub timeout_ms: u64,
+    /// In an order where every step comes after the steps it waits for (then by declaration).
+    pub steps: Vec<Step>,
+    pub notify: Vec<String>,
+    /// User substitutions `_NAME` → default value.
+    pub substitutions: BTreeMap<String, String>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct Step {
+    pub name: String,
+    pub kind: Arc<KindDef>,
+    pub role: StepRole,
+    /// The service the step acts on.
+    pub service: String,
+    /// Parameters other than the service, by name.
+    pub params: BTreeMap<String, Value>,
+    /// The steps this one waits for: declared (`after`) and implied (build before run, push
+    /// before deploy, deploy before smoke). Never empty except for roots.
+    pub wait_for: Vec<String>,
+    pub env: BTreeMap<String, EnvValue>,
+    pub timeout_ms: Option<u64>,
+    /// `on_failure <this step> = rollback(svc)`: the action that runs if this step fails.
+    pub on_failure: Option<FailureAction>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct FailureAction {
+    pub kind: Arc<KindDef>,
+    pub service: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Alert {
+    pub name: String,
+    /// The service or store watched.
+    pub target: String,
+    /// The kind that owns the signal (the deploy target for services, the store kind).
+    pub target_kind: Arc<KindDef>,
+    pub signal_name: String,
+    pub signal: SignalDef,
+    pub comparison: Comparison,
+    /// The threshold in the metric's own unit (ms for latencies, fractions for utilizations,
+    /// counts for `percent_of_field`), ready for `thresholdValue`.
+    pub threshold: f64,
+    /// The threshold as the user wrote it (`1%`, `5s`), for titles and documentation.
+    pub threshold_text: String,
+    pub duration_ms: u64,
+    pub auto_close_ms: Option<u64>,
+    pub severity: String,
+    pub channels: Vec<String>,
+    /// The rendered filter selecting the target's resource.
+    pub resource_filter: String,
+    pub group_by: Vec<String>,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Comparison {
+    Above,
+    Below,
+}
+
+/// A checked field value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Str(String),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    DurationMs(u64),
+    Bytes(u64),
+    /// A fraction: `80%` is 0.8.
+    Fraction(f64),
+    List(Vec<Value>),
+    Map(BTreeMap<String, String>),
+    /// A secret's name.
+    Secret(String),
+    /// A service's name.
+    Service(String),
+}
+
+impl Value {
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) | Value::Secret(s) | Value::Service(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Int(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Int(n) => Some(*n as f64),
+            Value::Float(f) | Value::Fraction(f) => Some(*f),
+            _ => None,
+        }
+    }
+
+    pub fn as_strings(&self) -> Vec<String> {
+        match self {
+            Value::List(items) => items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The value as template text (`"16"`, `100`, `["a","b"]`).
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match self {
+            Value::Str(s) | Value::Secret(s) | Value::Service(s) => J::String(s.clone()),
+            Value::Int(n) => J::from(*n),
+            Value::Float(f) | Value::Fraction(f) => {
+                serde_json::Number::from_f64(*f).map_or(J::Null, J::Number)
+            }
+            Value::Bool(b) => J::Bool(*b),
+            Value::DurationMs(ms) => J::String(crate::units::duration_compact(*ms)),
+            Value::Bytes(b) => J::String(crate::units::size_compact(*b)),
+            Value::List(items) => J::Array(items.iter().map(Value::to_json).collect()),
+            Value::Map(map) => J::Object(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), J::String(v.clone())))
+                    .collect(),
+            ),
+        }
+    }
+}

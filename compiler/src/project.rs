@@ -1,0 +1,309 @@
+//! A project: `sight.toml` (the manifest) plus `*.sight` files, handed to the core as text.
+//!
+//! Reading files is the CLI's job ([`crate::cli`]); this module turns already-read text into
+//! a [`Manifest`] and runs the stages in order.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::diagnostics::{codes, Code, Diagnostic, Severity};
+use crate::model::{Model, Outputs};
+use crate::source::{FileId, SourceFile, SourceMap, Span};
+use crate::stdlib::Stdlib;
+
+pub const MANIFEST: &str = "sight.toml";
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    #[serde(default)]
+    pub project: ManifestProject,
+    #[serde(default)]
+    pub output: ManifestOutput,
+    /// Code or name → `allow`, `warn` or `deny`.
+    #[serde(default)]
+    pub lints: BTreeMap<String, LintLevel>,
+    /// A folder of extra stdlib kinds and templates, relative to the project root.
+    pub stdlib: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestProject {
+    pub name: Option<String>,
+}
+
+/// Where each target is written, relative to the output root; `false` turns a target off.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestOutput {
+    #[serde(default = "default_root")]
+    pub compose: Target,
+    #[serde(default = "enabled")]
+    pub dockerfiles: bool,
+    #[serde(default = "default_root")]
+    pub cloudbuild: Target,
+    #[serde(default = "default_alerts")]
+    pub alerts: Target,
+    #[serde(default = "default_cloud_run")]
+    pub cloud_run: Target,
+}
+
+impl Default for ManifestOutput {
+    fn default() -> Self {
+        ManifestOutput {
+            compose: default_root(),
+            dockerfiles: true,
+            cloudbuild: default_root(),
+            alerts: default_alerts(),
+            cloud_run: default_cloud_run(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum Target {
+    Enabled(bool),
+    Dir(String),
+}
+
+impl Target {
+    fn dir(&self, default: &str) -> Option<String> {
+        match self {
+            Target::Enabled(false) => None,
+            Target::Enabled(true) => Some(default.to_string()),
+            Target::Dir(d) => Some(d.trim_end_matches('/').to_string()),
+        }
+    }
+}
+
+fn default_root() -> Target {
+    Target::Dir(".".into())
+}
+fn default_alerts() -> Target {
+    Target::Dir("monitoring/alerts".into())
+}
+fn default_cloud_run() -> Target {
+    Target::Dir("deploy/cloud-run".into())
+}
+fn enabled() -> bool {
+    true
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LintLevel {
+    Allow,
+    Warn,
+    Deny,
+}
+
+impl Manifest {
+    pub fn outputs(&self) -> Outputs {
+        Outputs {
+            compose: self.output.compose.dir("."),
+            dockerfiles: self.output.dockerfiles,
+            cloudbuild: self.output.cloudbuild.dir("."),
+            alerts: self.output.alerts.dir("monitoring/alerts"),
+            cloud_run: self.output.cloud_run.dir("deploy/cloud-run"),
+        }
+    }
+}
+
+/// A project as text: the manifest, the spec files and any project stdlib files.
+#[derive(Clone, Debug, Default)]
+pub struct ProjectInput {
+    pub manifest: String,
+    /// (path relative to the project root, text). Order does not matter.
+    pub sources: Vec<(String, String)>,
+    /// (path relative to the stdlib folder, text).
+    pub stdlib_files: Vec<(String, String)>,
+    /// Spec files that are not UTF-8: (path, offset of the first bad byte). Their text in
+    /// `sources` is the lossy conversion.
+    pub invalid_utf8: Vec<(String, usize)>,
+}
+
+/// What compiling a project produced.
+pub struct Compiled {
+    pub sources: SourceMap,
+    pub model: Option<Model>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Compiled {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Reads the manifest alone (the CLI needs `stdlib` before it reads the rest).
+pub fn parse_manifest(text: &str, file: FileId) -> Result<Manifest, Diagnostic> {
+    toml::from_str::<Manifest>(text).map_err(|e| {
+        let span = e
+            .span()
+            .map_or(Span::new(file, 0, 0), |r| Span::new(file, r.start, r.end));
+        Diagnostic::new(
+            &codes::INVALID_MANIFEST,
+            format!("`{MANIFEST}` is invalid: {}", e.message().trim()),
+        )
+        .at(span, "here")
+        .with_help("see docs/language.md#sightoml for the manifest's keys")
+    })
+}
+
+/// Runs syntax → check → model on a project. Pure: no file system, clock or environment.
+pub fn compile(input: &ProjectInput) -> Compiled {
+    let mut files: Vec<SourceFile> = input
+        .sources
+        .iter()
+        .map(|(p, t)| SourceFile::new(p.clone(), t.clone()))
+        .collect();
+    files.push(SourceFile::new(MANIFEST, input.manifest.clone()));
+    let sources = SourceMap::new(files);
+    let manifest_id = sources
+        .iter()
+        .find(|(_, f)| f.path == MANIFEST)
+        .map_or(FileId(0), |(id, _)| id);
+    let mut diagnostics = Vec::new();
+
+    let manifest = match parse_manifest(&input.manifest, manifest_id) {
+        Ok(m) => m,
+        Err(d) => {
+            diagnostics.push(d);
+            Manifest::default()
+        }
+    };
+    let mut stdlib = match Stdlib::builtin() {
+        Ok(lib) => lib,
+        Err(errors) => {
+            for e in errors {
+                diagnostics.push(internal(&format!(
+                    "the built-in stdlib file `{}` is invalid: {}",
+                    e.path, e.message
+                )));
+            }
+            Stdlib::default()
+        }
+    };
+    let mut stdlib_errors = Vec::new();
+    stdlib.add_files(input.stdlib_files.iter().cloned(), &mut stdlib_errors);
+    for e in stdlib_errors {
+        diagnostics.push(
+            Diagnostic::new(
+                &codes::INVALID_MANIFEST,
+                format!(
+                    "the project's stdlib file `{}` is invalid: {}",
+                    e.path,
+                    e.message.trim()
+                ),
+            )
+            .with_help("kinds follow the format of the built-in ones (docs/stdlib.md)"),
+        );
+    }
+
+    for (path, offset) in &input.invalid_utf8 {
+        if let Some((id, _)) = sources.iter().find(|(_, f)| &f.path == path) {
+            diagnostics.push(
+                Diagnostic::new(
+                    &codes::INVALID_ENCODING,
+                    format!("`{path}` is not valid UTF-8"),
+                )
+                .at(Span::new(id, *offset, *offset + 1), "invalid byte here")
+                .with_help("save the file as UTF-8"),
+            );
+        }
+    }
+    let mut trees = Vec::new();
+    let mut spec_paths = Vec::new();
+    for (id, file) in sources.iter().filter(|(_, f)| f.path != MANIFEST) {
+        let (tree, diags) = crate::syntax::parse(id, &file.text);
+        diagnostics.extend(diags);
+        trees.push((id, tree));
+        spec_paths.push(file.path.clone());
+    }
+    if trees.is_empty() {
+        diagnostics.push(
+            Diagnostic::new(&codes::NO_SOURCES, "the project has no `.sight` files")
+                .at(Span::new(manifest_id, 0, 0), "this project")
+                .with_help(
+                    "add a spec such as `platform.sight` next to `sight.toml`, or run `sight init`",
+                ),
+        );
+    }
+    let syntax_ok = !diagnostics.iter().any(Diagnostic::is_error);
+    let (model, check_diags) = crate::check::check(&trees, &manifest, &stdlib, spec_paths);
+    // After a syntax error, checking goes on for what parsed, but no model comes out.
+    diagnostics.extend(check_diags);
+    let model = if syntax_ok { model } else { None };
+
+    apply_lint_levels(&manifest, manifest_id, &input.manifest, &mut diagnostics);
+    crate::diagnostics::sort(&mut diagnostics);
+    let model = if diagnostics.iter().any(Diagnostic::is_error) {
+        None
+    } else {
+        model
+    };
+    Compiled {
+        sources,
+        model,
+        diagnostics,
+    }
+}
+
+/// `[lints]`: `allow` drops a code's diagnostics, `warn` and `deny` set their severity.
+fn apply_lint_levels(
+    manifest: &Manifest,
+    manifest_id: FileId,
+    text: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let mut levels: BTreeMap<&'static str, LintLevel> = BTreeMap::new();
+    for (key, level) in &manifest.lints {
+        match Code::by_code_or_name(key) {
+            Some(code) => {
+                levels.insert(code.code, *level);
+            }
+            None => {
+                let offset = text.find(key.as_str()).unwrap_or(0);
+                let help =
+                    crate::diagnostics::unknown_name_help(key, codes::ALL.iter().map(|c| c.name));
+                diagnostics.push(
+                    Diagnostic::new(
+                        &codes::UNKNOWN_LINT,
+                        format!("no diagnostic code or name `{key}`"),
+                    )
+                    .at(
+                        Span::new(manifest_id, offset, offset + key.len()),
+                        "unknown lint",
+                    )
+                    .with_help(help + "; `sight explain --list` lists them"),
+                );
+            }
+        }
+    }
+    diagnostics.retain_mut(|d| match levels.get(d.code.code) {
+        // Syntax errors and project errors cannot be silenced: there would be no model.
+        Some(_) if d.code.code < "S0100" => true,
+        Some(LintLevel::Allow) => false,
+        Some(LintLevel::Warn) => {
+            d.severity = Severity::Warning;
+            true
+        }
+        Some(LintLevel::Deny) => {
+            d.severity = Severity::Error;
+            true
+        }
+        None => true,
+    });
+}
+
+/// A failure that is sight's fault, not the user's.
+pub fn internal(message: &str) -> Diagnostic {
+    Diagnostic::new(
+        &codes::INVALID_MANIFEST,
+        format!("internal error: {message}"),
+    )
+    .with_help("this is a bug in sight, please report it")
+}

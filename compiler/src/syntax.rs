@@ -1,0 +1,24 @@
+//! Stage 1, syntax: source text → [`ast::File`] plus diagnostics. Never fails.
+
+pub mod ast;
+pub mod lexer;
+pub mod parser;
+
+use crate::diagnostics::Diagnostic;
+use crate::source::FileId;
+
+/// Parses one file. Every syntax error of the file is reported; the tree holds what parsed.
+pub fn parse(file: FileId, text: &str) -> (ast::File, Vec<Diagnostic>) {
+    let lexed = lexer::lex(file, text);
+    let mut parser = parser::Parser::new(&lexed.tokens);
+    let items = parser.file();
+    let mut diagnostics = lexed.diagnostics;
+    diagnostics.extend(parser.diagnostics);
+    (
+        ast::File {
+            items,
+            comments: lexed.comments,
+        },
+        diagnostics,
+    )
+}

@@ -1,0 +1,408 @@
+//! The lexical grammar, written with nom: identifiers, numbers with units, strings with
+//! escapes, punctuation, comments. Lexing never fails: a bad character or literal becomes a
+//! diagnostic and lexing goes on after it.
+
+use nom::branch::alt;
+use nom::bytes::complete::{tag, take_while, take_while1};
+use nom::character::complete::{char, digit1, satisfy};
+use nom::combinator::{opt, recognize};
+use nom::sequence::pair;
+use nom::{IResult, Parser};
+
+use crate::diagnostics::{codes, Diagnostic};
+use crate::source::{FileId, Span};
+use crate::syntax::ast::Comment;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Tok {
+    Ident(String),
+    Str(String),
+    Int(i64),
+    Float(f64),
+    Duration(u64),
+    Size(u64),
+    Percent(f64),
+    LBrace,
+    RBrace,
+    LBracket,
+    RBracket,
+    LParen,
+    RParen,
+    Eq,
+    Comma,
+    Colon,
+    Dot,
+    Gt,
+    Lt,
+    /// A literal that was reported as malformed; the parser treats it as a value.
+    Bad,
+    Eof,
+}
+
+impl Tok {
+    /// How the token is named in "expected …, found …" messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Tok::Ident(name) => format!("`{name}`"),
+            Tok::Str(_) => "a string".into(),
+            Tok::Int(_) | Tok::Float(_) => "a number".into(),
+            Tok::Duration(_) => "a duration".into(),
+            Tok::Size(_) => "a size".into(),
+            Tok::Percent(_) => "a percentage".into(),
+            Tok::LBrace => "`{`".into(),
+            Tok::RBrace => "`}`".into(),
+            Tok::LBracket => "`[`".into(),
+            Tok::RBracket => "`]`".into(),
+            Tok::LParen => "`(`".into(),
+            Tok::RParen => "`)`".into(),
+            Tok::Eq => "`=`".into(),
+            Tok::Comma => "`,`".into(),
+            Tok::Colon => "`:`".into(),
+            Tok::Dot => "`.`".into(),
+            Tok::Gt => "`>`".into(),
+            Tok::Lt => "`<`".into(),
+            Tok::Bad => "a malformed literal".into(),
+            Tok::Eof => "end of file".into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Token {
+    pub tok: Tok,
+    pub span: Span,
+    /// A line break stands between this token and the previous one.
+    pub line_start: bool,
+}
+
+/// Durations, in milliseconds per unit.
+pub const DURATION_UNITS: &[(&str, u64)] = &[
+    ("ms", 1),
+    ("s", 1_000),
+    ("m", 60_000),
+    ("h", 3_600_000),
+    ("d", 86_400_000),
+];
+/// Sizes, in bytes per unit (binary units, as Kubernetes, Cloud Run and Compose read them).
+pub const SIZE_UNITS: &[(&str, u64)] = &[
+    ("Ki", 1 << 10),
+    ("Mi", 1 << 20),
+    ("Gi", 1 << 30),
+    ("Ti", 1 << 40),
+];
+
+pub struct Lexed {
+    pub tokens: Vec<Token>,
+    pub comments: Vec<Comment>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+pub fn lex(file: FileId, text: &str) -> Lexed {
+    let mut lexer = Lexer {
+        file,
+        text,
+        pos: 0,
+        out: Vec::new(),
+        comments: Vec::new(),
+        diags: Vec::new(),
+    };
+    lexer.run();
+    Lexed {
+        tokens: lexer.out,
+        comments: lexer.comments,
+        diagnostics: lexer.diags,
+    }
+}
+
+struct Lexer<'a> {
+    file: FileId,
+    text: &'a str,
+    pos: usize,
+    out: Vec<Token>,
+    comments: Vec<Comment>,
+    diags: Vec<Diagnostic>,
+}
+
+impl Lexer<'_> {
+    fn span(&self, start: usize, end: usize) -> Span {
+        Span::new(self.file, start, end)
+    }
+
+    fn run(&mut self) {
+        let mut line_start = true;
+        loop {
+            let rest = self.text.get(self.pos..).unwrap_or("");
+            let (after_ws, newline) = skip_trivia(rest, self.pos, self.file, &mut self.comments);
+            line_start |= newline;
+            self.pos += rest.len() - after_ws.len();
+            if after_ws.is_empty() {
+                let end = self.text.len();
+                self.out.push(Token {
+                    tok: Tok::Eof,
+                    span: self.span(end, end),
+                    line_start: true,
+                });
+                return;
+            }
+            let start = self.pos;
+            let (tok, len) = self.token(after_ws);
+            self.pos += len.max(1).min(after_ws.len());
+            if let Some(tok) = tok {
+                self.out.push(Token {
+                    tok,
+                    span: self.span(start, self.pos),
+                    line_start,
+                });
+                line_start = false;
+            }
+        }
+    }
+
+    /// Reads one token from `rest`: the token (or `None` after a reported bad character) and
+    /// how many bytes it used.
+    fn token(&mut self, rest: &str) -> (Option<Tok>, usize) {
+        let start = self.pos;
+        if let Ok((after, word)) = ident(rest) {
+            return (Some(Tok::Ident(word.to_string())), rest.len() - after.len());
+        }
+        if rest.starts_with('"') {
+            return self.string(rest);
+        }
+        if let Ok((after, (number, unit))) = number_with_unit(rest) {
+            let len = rest.len() - after.len();
+            let tok = self.number(number, unit, start, start + len);
+            return (Some(tok), len);
+        }
+        let punct = match rest.chars().next() {
+            Some('{') => Tok::LBrace,
+            Some('}') => Tok::RBrace,
+            Some('[') => Tok::LBracket,
+            Some(']') => Tok::RBracket,
+            Some('(') => Tok::LParen,
+            Some(')') => Tok::RParen,
+            Some('=') => Tok::Eq,
+            Some(',') => Tok::Comma,
+            Some(':') => Tok::Colon,
+            Some('.') => Tok::Dot,
+            Some('>') => Tok::Gt,
+            Some('<') => Tok::Lt,
+            Some(c) => {
+                let len = c.len_utf8();
+                let shown = if c.is_control() {
+                    format!("{:?}", c)
+                } else {
+                    c.to_string()
+                };
+                self.diags.push(
+                    Diagnostic::new(&codes::SYNTAX_ERROR, format!("unexpected character `{shown}`"))
+                        .at(self.span(start, start + len), "not part of the language")
+                        .with_help("names start with a letter; strings are written in double quotes; comments start with `#`"),
+                );
+                return (None, len);
+            }
+            None => return (None, 1),
+        };
+        (Some(punct), 1)
+    }
+
+    fn number(&mut self, number: &str, unit: &str, start: usize, end: usize) -> Tok {
+        let span = self.span(start, end);
+        let bad = |lexer: &mut Self, message: String, help: &str| {
+            lexer.diags.push(
+                Diagnostic::new(&codes::INVALID_NUMBER, message)
+                    .at(span, "here")
+                    .with_help(help.to_string()),
+            );
+            Tok::Bad
+        };
+        let is_float = number.contains('.');
+        match unit {
+            "" if is_float => match number.parse::<f64>() {
+                Ok(v) if v.is_finite() => Tok::Float(v),
+                _ => bad(
+                    self,
+                    format!("`{number}` is not a number"),
+                    "write a decimal number such as `0.5`",
+                ),
+            },
+            "" => match number.parse::<i64>() {
+                Ok(v) => Tok::Int(v),
+                Err(_) => bad(
+                    self,
+                    format!("`{number}` is too large"),
+                    "integers range up to 9223372036854775807",
+                ),
+            },
+            "%" => match number.parse::<f64>() {
+                Ok(v) if v.is_finite() => Tok::Percent(v),
+                _ => bad(
+                    self,
+                    format!("`{number}%` is not a percentage"),
+                    "write a percentage such as `1%` or `0.5%`",
+                ),
+            },
+            _ => {
+                let scaled = |units: &[(&str, u64)]| {
+                    units.iter().find(|(u, _)| *u == unit).map(|(_, factor)| {
+                        if is_float {
+                            let v = number.parse::<f64>().unwrap_or(f64::NAN) * *factor as f64;
+                            (v.is_finite() && v >= 0.0 && v < 1.8e19 && v.fract() == 0.0)
+                                .then_some(v as u64)
+                        } else {
+                            number
+                                .parse::<u64>()
+                                .ok()
+                                .and_then(|n| n.checked_mul(*factor))
+                        }
+                    })
+                };
+                if let Some(v) = scaled(DURATION_UNITS) {
+                    return match v {
+                        Some(ms) => Tok::Duration(ms),
+                        None => bad(self, format!("`{number}{unit}` is not a whole number of milliseconds or is too large"), "write durations such as `30s`, `5m`, `1h`"),
+                    };
+                }
+                if let Some(v) = scaled(SIZE_UNITS) {
+                    return match v {
+                        Some(bytes) => Tok::Size(bytes),
+                        None => bad(
+                            self,
+                            format!(
+                                "`{number}{unit}` is not a whole number of bytes or is too large"
+                            ),
+                            "write sizes such as `512Mi` or `2Gi`",
+                        ),
+                    };
+                }
+                let help = match unit {
+                    "K" | "KB" | "k" | "kb" => "sizes use binary units: write `Ki`",
+                    "M" | "MB" | "mb" => "sizes use binary units: write `Mi`",
+                    "G" | "GB" | "gb" => "sizes use binary units: write `Gi`",
+                    "sec" | "secs" => "write seconds as `s`",
+                    "min" | "mins" => "write minutes as `m`",
+                    _ => "durations take `ms`, `s`, `m`, `h`, `d`; sizes take `Ki`, `Mi`, `Gi`, `Ti`; percentages take `%`",
+                };
+                bad(
+                    self,
+                    format!("unknown unit `{unit}` in `{number}{unit}`"),
+                    help,
+                )
+            }
+        }
+    }
+
+    /// A double-quoted string with escapes `\" \\ \n \t \r \$ \u{…}`.
+    fn string(&mut self, rest: &str) -> (Option<Tok>, usize) {
+        let start = self.pos;
+        let mut value = String::new();
+        let mut chars = rest.char_indices().skip(1).peekable();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '"' => return (Some(Tok::Str(value)), i + 1),
+                '\n' => break,
+                '\\' => {
+                    let Some((j, e)) = chars.next() else { break };
+                    let simple = match e {
+                        '"' => Some('"'),
+                        '\\' => Some('\\'),
+                        'n' => Some('\n'),
+                        't' => Some('\t'),
+                        'r' => Some('\r'),
+                        '$' => Some('$'),
+                        _ => None,
+                    };
+                    if let Some(s) = simple {
+                        value.push(s);
+                        continue;
+                    }
+                    if e == 'u' && rest.get(j + 1..).is_some_and(|r| r.starts_with('{')) {
+                        let body = rest.get(j + 2..).unwrap_or("");
+                        let hex: String =
+                            body.chars().take_while(|c| c.is_ascii_hexdigit()).collect();
+                        let closes = body.get(hex.len()..).is_some_and(|r| r.starts_with('}'));
+                        if let Some(ch) = u32::from_str_radix(&hex, 16)
+                            .ok()
+                            .and_then(char::from_u32)
+                            .filter(|_| closes)
+                        {
+                            value.push(ch);
+                            for _ in 0..hex.len() + 2 {
+                                chars.next();
+                            }
+                            continue;
+                        }
+                    }
+                    let esc_span = self.span(start + i, start + j + e.len_utf8());
+                    self.diags.push(
+                        Diagnostic::new(&codes::INVALID_ESCAPE, format!("unknown escape `\\{e}`"))
+                            .at(esc_span, "not an escape sequence")
+                            .with_help("escapes are `\\\"`, `\\\\`, `\\n`, `\\t`, `\\r`, `\\$` and `\\u{1F600}`; write `\\\\` for a backslash"),
+                    );
+                }
+                c => value.push(c),
+            }
+        }
+        let line_end = rest.find('\n').unwrap_or(rest.len());
+        self.diags.push(
+            Diagnostic::new(&codes::UNTERMINATED_STRING, "unterminated string")
+                .at(self.span(start, start + 1), "this string is never closed")
+                .with_help(
+                    "add a closing `\"` on the same line; strings cannot span lines (use `\\n`)",
+                ),
+        );
+        (Some(Tok::Bad), line_end.max(1))
+    }
+}
+
+fn ident(input: &str) -> IResult<&str, &str> {
+    recognize(pair(
+        satisfy(|c| c.is_ascii_alphabetic() || c == '_'),
+        take_while(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-'),
+    ))
+    .parse(input)
+}
+
+/// `12`, `0.5`, `30s`, `2Gi`, `1%`: the digits and the unit, unparsed.
+fn number_with_unit(input: &str) -> IResult<&str, (&str, &str)> {
+    (
+        recognize(pair(digit1, opt(pair(char('.'), digit1)))),
+        alt((tag("%"), take_while(|c: char| c.is_ascii_alphabetic()))),
+    )
+        .parse(input)
+}
+
+/// Skips white space and comments; reports whether a line break was crossed.
+fn skip_trivia<'a>(
+    mut input: &'a str,
+    base: usize,
+    file: FileId,
+    comments: &mut Vec<Comment>,
+) -> (&'a str, bool) {
+    let total = input.len();
+    let mut newline = false;
+    loop {
+        let ws: IResult<&str, &str> =
+            take_while1(|c: char| c.is_whitespace() || c == '\u{feff}').parse(input);
+        if let Ok((after, skipped)) = ws {
+            newline |= skipped.contains('\n');
+            input = after;
+            continue;
+        }
+        if let Some(body) = input.strip_prefix('#') {
+            let end = body.find('\n').unwrap_or(body.len());
+            let start = base + (total - input.len());
+            let text = body
+                .get(..end)
+                .unwrap_or("")
+                .trim_end_matches('\r')
+                .to_string();
+            comments.push(Comment {
+                span: Span::new(file, start, start + 1 + end),
+                text,
+            });
+            input = body.get(end..).unwrap_or("");
+            continue;
+        }
+        return (input, newline);
+    }
+}

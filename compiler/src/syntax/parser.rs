@@ -1,0 +1,524 @@
+//! The grammar: a recursive-descent parser over the tokens of [`super::lexer`].
+//!
+//! Parsing never fails. A syntax error is reported, the parser skips to the next member of
+//! the enclosing block (or the next top-level declaration) and goes on, so one run reports
+//! every independent syntax error of a file. Nesting is bounded ([`MAX_DEPTH`]) so that
+//! hostile input cannot exhaust the stack.
+
+use crate::diagnostics::{codes, Diagnostic};
+use crate::source::Span;
+use crate::syntax::ast::*;
+use crate::syntax::lexer::{Tok, Token};
+
+/// The deepest nesting of blocks, lists and calls the parser accepts.
+pub const MAX_DEPTH: usize = 64;
+
+pub struct Parser<'t> {
+    tokens: &'t [Token],
+    pos: usize,
+    depth: usize,
+    /// Set when nesting went too deep: the rest of the file is not parsed.
+    too_deep: bool,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Raised to abandon the current member; the diagnostic is already recorded.
+struct Abandon;
+
+type PResult<T> = Result<T, Abandon>;
+
+impl<'t> Parser<'t> {
+    pub fn new(tokens: &'t [Token]) -> Parser<'t> {
+        Parser {
+            tokens,
+            pos: 0,
+            depth: 0,
+            too_deep: false,
+            diagnostics: Vec::new(),
+        }
+    }
+
+    fn peek(&self) -> &Token {
+        self.tokens
+            .get(self.pos)
+            .or_else(|| self.tokens.last())
+            .unwrap_or(&EOF_TOKEN)
+    }
+
+    fn peek_at(&self, ahead: usize) -> &Tok {
+        self.tokens
+            .get(self.pos + ahead)
+            .map_or(&Tok::Eof, |t| &t.tok)
+    }
+
+    fn bump(&mut self) -> Token {
+        let token = self.peek().clone();
+        if self.pos < self.tokens.len() {
+            self.pos += 1;
+        }
+        token
+    }
+
+    fn at(&self, tok: &Tok) -> bool {
+        &self.peek().tok == tok
+    }
+
+    fn at_word(&self, word: &str) -> bool {
+        matches!(&self.peek().tok, Tok::Ident(w) if w == word)
+    }
+
+    fn error(&mut self, expected: &str) -> Abandon {
+        let token = self.peek().clone();
+        let found = token.tok.describe();
+        let (code, message, label) = match token.tok {
+            Tok::Eof => (
+                &codes::UNCLOSED_DELIMITER,
+                format!("expected {expected}, found end of file"),
+                "the file ends here",
+            ),
+            _ => (
+                &codes::SYNTAX_ERROR,
+                format!("expected {expected}, found {found}"),
+                "unexpected here",
+            ),
+        };
+        let help = match (&token.tok, expected) {
+            (Tok::Eof, _) => "close every `{`, `[` and `(` that is still open".to_string(),
+            (Tok::Colon, _) => "fields are set with `=`: write `name = value`".to_string(),
+            (Tok::Str(_), e) if e.contains("name") => {
+                "names are written without quotes".to_string()
+            }
+            _ => format!("write {expected} here"),
+        };
+        if token.tok != Tok::Bad {
+            self.diagnostics.push(
+                Diagnostic::new(code, message)
+                    .at(token.span, label)
+                    .with_help(help),
+            );
+        }
+        Abandon
+    }
+
+    fn expect(&mut self, tok: Tok, expected: &str) -> PResult<Token> {
+        if self.at(&tok) {
+            Ok(self.bump())
+        } else {
+            Err(self.error(expected))
+        }
+    }
+
+    fn ident(&mut self, expected: &str) -> PResult<Ident> {
+        match &self.peek().tok {
+            Tok::Ident(name) => {
+                let ident = Ident {
+                    name: name.clone(),
+                    span: self.peek().span,
+                };
+                self.bump();
+                Ok(ident)
+            }
+            _ => Err(self.error(expected)),
+        }
+    }
+
+    fn enter(&mut self) -> PResult<()> {
+        if self.depth >= MAX_DEPTH {
+            let span = self.peek().span;
+            self.diagnostics.push(
+                Diagnostic::new(
+                    &codes::NESTING_TOO_DEEP,
+                    format!("nesting deeper than {MAX_DEPTH} levels"),
+                )
+                .at(span, "too deep")
+                .with_help("flatten the structure: specs rarely need more than a few levels"),
+            );
+            self.too_deep = true;
+            return Err(Abandon);
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    fn leave(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
+    }
+
+    // ---- Recovery ----------------------------------------------------------------------------
+
+    /// Skips to the next top-level declaration: an identifier at the start of a line outside
+    /// any bracket.
+    fn recover_top_level(&mut self) {
+        let mut depth = 0usize;
+        let start = self.pos;
+        while !self.at(&Tok::Eof) {
+            let token = self.peek();
+            if depth == 0
+                && self.pos > start
+                && token.line_start
+                && matches!(token.tok, Tok::Ident(_))
+            {
+                return;
+            }
+            match token.tok {
+                Tok::LBrace | Tok::LBracket | Tok::LParen => depth += 1,
+                Tok::RBrace | Tok::RBracket | Tok::RParen => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            self.bump();
+        }
+    }
+
+    /// Skips to the next member of the current block, or to its closing `}`.
+    fn recover_member(&mut self) {
+        let mut depth = 0usize;
+        let start = self.pos;
+        while !self.at(&Tok::Eof) {
+            let token = self.peek();
+            match token.tok {
+                Tok::RBrace if depth == 0 => return,
+                Tok::Ident(_) if depth == 0 && token.line_start && self.pos > start => return,
+                Tok::LBrace | Tok::LBracket | Tok::LParen => depth += 1,
+                Tok::RBrace | Tok::RBracket | Tok::RParen => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            self.bump();
+        }
+    }
+
+    // ---- Grammar -----------------------------------------------------------------------------
+
+    /// file = item*
+    pub fn file(&mut self) -> Vec<Item> {
+        let mut items = Vec::new();
+        while !self.at(&Tok::Eof) {
+            match self.item() {
+                Ok(item) => items.push(item),
+                Err(Abandon) if self.too_deep => break,
+                Err(Abandon) => self.recover_top_level(),
+            }
+        }
+        items
+    }
+
+    /// item = keyword name (":" kind)? block
+    fn item(&mut self) -> PResult<Item> {
+        let keyword = self.ident("a declaration such as `service api { … }`")?;
+        let name = self.ident(&format!("a name after `{}`", keyword.name))?;
+        let kind = self.kind_annotation()?;
+        let body = self.block()?;
+        let span = keyword.span.to(body.span);
+        Ok(Item {
+            keyword,
+            name,
+            kind,
+            body,
+            span,
+        })
+    }
+
+    fn kind_annotation(&mut self) -> PResult<Option<Ident>> {
+        if self.at(&Tok::Colon) {
+            self.bump();
+            Ok(Some(self.ident("a kind name after `:`")?))
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// block = "{" member* "}"
+    fn block(&mut self) -> PResult<Block> {
+        let open = self.expect(Tok::LBrace, "`{`")?;
+        self.enter()?;
+        let mut members = Vec::new();
+        let close = loop {
+            if self.at(&Tok::RBrace) {
+                break self.bump();
+            }
+            if self.at(&Tok::Eof) {
+                self.leave();
+                let span = open.span;
+                self.diagnostics.push(
+                    Diagnostic::new(&codes::UNCLOSED_DELIMITER, "this block is never closed")
+                        .at(span, "opened here")
+                        .with_help("add the missing `}`"),
+                );
+                return Err(Abandon);
+            }
+            match self.member() {
+                Ok(member) => members.push(member),
+                Err(Abandon) if self.too_deep => {
+                    self.leave();
+                    return Err(Abandon);
+                }
+                Err(Abandon) => self.recover_member(),
+            }
+        };
+        self.leave();
+        Ok(Block {
+            members,
+            span: open.span.to(close.span),
+        })
+    }
+
+    /// member = step | on_failure | when | name (":" kind)? block | name "=" expr
+    fn member(&mut self) -> PResult<Member> {
+        if self.at_word("step") && matches!(self.peek_at(1), Tok::Ident(_)) {
+            return self.step().map(Member::Step);
+        }
+        if self.at_word("on_failure") && matches!(self.peek_at(1), Tok::Ident(_)) {
+            let start = self.bump().span;
+            let step = self.ident("the name of a step")?;
+            self.expect(Tok::Eq, "`=`")?;
+            let action = self.expr()?;
+            return Ok(Member::OnFailure(OnFailure {
+                span: start.to(action.span),
+                step,
+                action,
+            }));
+        }
+        if self.at_word("when") && !matches!(self.peek_at(1), Tok::Eq) {
+            return self.when().map(Member::When);
+        }
+        // `"quoted.key" = "value"`: map keys that are not names (Neo4j settings, labels).
+        if let (Tok::Str(key), Tok::Eq) = (&self.peek().tok, self.peek_at(1)) {
+            let name = Ident {
+                name: key.clone(),
+                span: self.peek().span,
+            };
+            self.bump();
+            self.bump();
+            let value = self.expr()?;
+            return Ok(Member::Field(Field {
+                span: name.span.to(value.span),
+                name,
+                value,
+            }));
+        }
+        let name = self.ident("a field name")?;
+        match self.peek().tok {
+            Tok::Eq => {
+                self.bump();
+                let value = self.expr()?;
+                Ok(Member::Field(Field {
+                    span: name.span.to(value.span),
+                    name,
+                    value,
+                }))
+            }
+            Tok::Colon | Tok::LBrace => {
+                let kind = self.kind_annotation()?;
+                let body = self.block()?;
+                Ok(Member::Block(NestedBlock {
+                    span: name.span.to(body.span),
+                    name,
+                    kind,
+                    body,
+                }))
+            }
+            _ => Err(self.error(&format!("`=` or `{{` after `{}`", name.name))),
+        }
+    }
+
+    /// step name "=" call ("after" "[" names "]")? block?
+    fn step(&mut self) -> PResult<Step> {
+        let start = self.bump().span;
+        let name = self.ident("the step's name")?;
+        self.expect(Tok::Eq, "`=`")?;
+        let action = self.expr()?;
+        let mut after = Vec::new();
+        let mut end = action.span;
+        if self.at_word("after") {
+            self.bump();
+            self.expect(Tok::LBracket, "`[` after `after`")?;
+            while !self.at(&Tok::RBracket) {
+                after.push(self.ident("a step name")?);
+                if !self.at(&Tok::RBracket) {
+                    self.expect(Tok::Comma, "`,` or `]`")?;
+                }
+            }
+            end = self.bump().span;
+        }
+        let body = if self.at(&Tok::LBrace) {
+            Some(self.block()?)
+        } else {
+            None
+        };
+        if let Some(b) = &body {
+            end = b.span;
+        }
+        Ok(Step {
+            span: start.to(end),
+            name,
+            action,
+            after,
+            body,
+        })
+    }
+
+    /// when path (">" | "<") expr ("for" expr)?
+    fn when(&mut self) -> PResult<When> {
+        let start = self.bump().span;
+        let signal = self.path()?;
+        let op_token = self.bump();
+        let op = match op_token.tok {
+            Tok::Gt => CompareOp::Gt,
+            Tok::Lt => CompareOp::Lt,
+            _ => {
+                self.pos -= 1;
+                return Err(self.error("`>` or `<`"));
+            }
+        };
+        let threshold = self.expr()?;
+        let mut end = threshold.span;
+        let duration = if self.at_word("for") {
+            self.bump();
+            let d = self.expr()?;
+            end = d.span;
+            Some(d)
+        } else {
+            None
+        };
+        Ok(When {
+            signal,
+            op,
+            op_span: op_token.span,
+            threshold,
+            duration,
+            span: start.to(end),
+        })
+    }
+
+    fn path(&mut self) -> PResult<Path> {
+        let first = self.ident("a name")?;
+        let mut span = first.span;
+        let mut segments = vec![first];
+        while self.at(&Tok::Dot) {
+            self.bump();
+            let next = self.ident("a name after `.`")?;
+            span = span.to(next.span);
+            segments.push(next);
+        }
+        Ok(Path { segments, span })
+    }
+
+    /// expr = literal | list | path | call
+    fn expr(&mut self) -> PResult<Expr> {
+        let token = self.peek().clone();
+        let simple = match &token.tok {
+            Tok::Str(s) => Some(ExprKind::Str(s.clone())),
+            Tok::Int(n) => Some(ExprKind::Int(*n)),
+            Tok::Float(f) => Some(ExprKind::Float(*f)),
+            Tok::Duration(d) => Some(ExprKind::Duration(*d)),
+            Tok::Size(s) => Some(ExprKind::Size(*s)),
+            Tok::Percent(p) => Some(ExprKind::Percent(*p)),
+            Tok::Bad => Some(ExprKind::Error),
+            Tok::Ident(w) if w == "true" => Some(ExprKind::Bool(true)),
+            Tok::Ident(w) if w == "false" => Some(ExprKind::Bool(false)),
+            _ => None,
+        };
+        if let Some(kind) = simple {
+            self.bump();
+            return Ok(Expr {
+                kind,
+                span: token.span,
+            });
+        }
+        match token.tok {
+            Tok::LBracket => self.list(),
+            Tok::Ident(_) => {
+                let path = self.path()?;
+                if self.at(&Tok::LParen) {
+                    self.call(path)
+                } else {
+                    Ok(Expr {
+                        span: path.span,
+                        kind: ExprKind::Path(path),
+                    })
+                }
+            }
+            _ => Err(self.error("a value")),
+        }
+    }
+
+    fn list(&mut self) -> PResult<Expr> {
+        let open = self.bump();
+        self.enter()?;
+        let mut items = Vec::new();
+        while !self.at(&Tok::RBracket) {
+            match self.expr() {
+                Ok(e) => items.push(e),
+                Err(a) => {
+                    self.leave();
+                    return Err(a);
+                }
+            }
+            if !self.at(&Tok::RBracket) {
+                if let Err(a) = self.expect(Tok::Comma, "`,` or `]`") {
+                    self.leave();
+                    return Err(a);
+                }
+            }
+        }
+        let close = self.bump();
+        self.leave();
+        Ok(Expr {
+            kind: ExprKind::List(items),
+            span: open.span.to(close.span),
+        })
+    }
+
+    /// call = path "(" (arg ("," arg)*)? ")" block?
+    fn call(&mut self, callee: Path) -> PResult<Expr> {
+        self.bump();
+        self.enter()?;
+        let result = self.call_rest(callee);
+        self.leave();
+        result
+    }
+
+    fn call_rest(&mut self, callee: Path) -> PResult<Expr> {
+        let mut args = Vec::new();
+        while !self.at(&Tok::RParen) {
+            let named =
+                matches!(self.peek().tok, Tok::Ident(_)) && matches!(self.peek_at(1), Tok::Eq);
+            let name = if named {
+                let n = self.ident("an argument name")?;
+                self.bump();
+                Some(n)
+            } else {
+                None
+            };
+            let value = self.expr()?;
+            args.push(Arg { name, value });
+            if !self.at(&Tok::RParen) {
+                self.expect(Tok::Comma, "`,` or `)`")?;
+            }
+        }
+        let close = self.bump();
+        let block = if self.at(&Tok::LBrace) {
+            Some(self.block()?)
+        } else {
+            None
+        };
+        let end = block.as_ref().map_or(close.span, |b| b.span);
+        Ok(Expr {
+            span: callee.span.to(end),
+            kind: ExprKind::Call(Call {
+                callee,
+                args,
+                block,
+            }),
+        })
+    }
+}
+
+static EOF_TOKEN: Token = Token {
+    tok: Tok::Eof,
+    span: Span {
+        file: crate::source::FileId(0),
+        start: 0,
+        end: 0,
+    },
+    line_start: true,
+};

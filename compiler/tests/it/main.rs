@@ -1,0 +1,1 @@
+//! The integration test binary: data-driven tests of the whole compiler.
