@@ -1,1 +1,0 @@
-// Unit tests of the checker live in tests/it (data-driven).
