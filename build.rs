@@ -5,12 +5,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 fn main() {
-    let root =
-        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let mut out = String::new();
-    out.push_str(
-        "/// Every file under `stdlib/`, as (path relative to `stdlib/`, text), sorted by path.\n",
-    );
+    out.push_str("/// Every file under `stdlib/`, as (path relative to `stdlib/`, text), sorted by path.\n");
     out.push_str("pub static STDLIB_FILES: &[(&str, &str)] = &[\n");
     for (rel, abs) in files_under(&root.join("stdlib")) {
         writeln!(out, "    ({rel:?}, include_str!({abs:?})),").expect("write to String");
@@ -23,8 +20,7 @@ fn main() {
         }
     }
     out.push_str("];\n");
-    let dest =
-        PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("embedded.rs");
+    let dest = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("embedded.rs");
     std::fs::write(dest, out).expect("write embedded.rs");
     println!("cargo:rerun-if-changed=stdlib");
     println!("cargo:rerun-if-changed=docs/diagnostics");

@@ -19,19 +19,6 @@ use crate::source::{FileId, Span};
 use crate::stdlib::Stdlib;
 use crate::syntax::ast::{self, ExprKind, Item, Member};
 
-/// The declaration keywords and what they declare.
-pub const KEYWORDS: &[(&str, &str)] = &[
-    ("project", "the project's cloud settings"),
-    ("secret", "a secret kept in Secret Manager"),
-    ("database", "a data store"),
-    ("cache", "a data store"),
-    ("store", "a data store"),
-    ("service", "a service"),
-    ("channel", "a notification channel"),
-    ("pipeline", "a Cloud Build pipeline"),
-    ("alert", "a Cloud Monitoring alert policy"),
-];
-
 /// All declarations of the project by name, per namespace.
 #[derive(Default)]
 pub struct Decls<'a> {
@@ -78,6 +65,8 @@ pub fn check(
     let items: Vec<&Item> = files.iter().flat_map(|(_, f)| f.items.iter()).collect();
     checker.collect(&items);
 
+    // `files` and `sources` come in the same order: the spec file of each declaration.
+    let paths: BTreeMap<FileId, String> = files.iter().map(|(id, _)| *id).zip(sources.iter().cloned()).collect();
     let project = checker.project(manifest, sources);
     let secrets = checker.secrets();
     let stores = checker.stores();
@@ -85,7 +74,10 @@ pub fn check(
     let services = checker.services(&stores, project.as_ref());
     let channels = checker.channels();
     let pipelines = checker.pipelines(&services, &stores, project.as_ref());
-    let alerts = checker.alerts(&services, &stores, &channels, project.as_ref());
+    let mut alerts = checker.alerts(&services, &stores, &channels, project.as_ref());
+    for alert in alerts.values_mut() {
+        alert.file = paths.get(&alert.span.file).cloned().unwrap_or_default();
+    }
     let unused: Vec<(String, crate::source::Span)> = checker
         .decls
         .secrets
@@ -96,12 +88,9 @@ pub fn check(
     for (name, span) in unused {
         {
             checker.report(
-                Diagnostic::new(
-                    &codes::UNUSED_SECRET,
-                    format!("secret `{name}` is never used"),
-                )
-                .at(span, "declared here")
-                .with_help(format!("use it as `secret.{name}` or remove it")),
+                Diagnostic::new(&codes::UNUSED_SECRET, format!("secret `{name}` is never used"))
+                    .at(span, "declared here")
+                    .with_help(format!("use it as `secret.{name}` or remove it")),
             );
         }
     }
@@ -109,16 +98,8 @@ pub fn check(
     let Some(project) = project else {
         return (None, checker.diagnostics);
     };
-    let model = Model {
-        project,
-        secrets,
-        stores,
-        services,
-        channels,
-        pipelines,
-        alerts,
-        templates: stdlib.templates.clone(),
-    };
+    let model =
+        Model { project, secrets, stores, services, channels, pipelines, alerts, templates: stdlib.templates.clone() };
     rules::run(&model, &mut checker);
     // The caller decides whether errors remain once lint levels are applied.
     (Some(model), checker.diagnostics)
@@ -133,13 +114,10 @@ impl<'a> Checker<'a> {
                     if let Some(first) = self.decls.project {
                         let first = first.name.span;
                         self.report(
-                            Diagnostic::new(
-                                &codes::DUPLICATE_NAME,
-                                "the project is declared twice",
-                            )
-                            .at(item.name.span, "declared again here")
-                            .with_label(first, "first declared here")
-                            .with_help("keep one `project` block"),
+                            Diagnostic::new(&codes::DUPLICATE_NAME, "the project is declared twice")
+                                .at(item.name.span, "declared again here")
+                                .with_label(first, "first declared here")
+                                .with_help("keep one `project` block"),
                         );
                     } else {
                         self.decls.project = Some(item);
@@ -153,14 +131,11 @@ impl<'a> Checker<'a> {
                 "pipeline" => &mut self.decls.pipelines,
                 "alert" => &mut self.decls.alerts,
                 _ => {
-                    let help = unknown_name_help(keyword, KEYWORDS.iter().map(|(k, _)| *k));
+                    let help = unknown_name_help(keyword, crate::syntax::KEYWORDS.iter().map(|(k, _)| *k));
                     self.report(
-                        Diagnostic::new(
-                            &codes::UNKNOWN_DECLARATION,
-                            format!("unknown declaration `{keyword}`"),
-                        )
-                        .at(item.keyword.span, "not a declaration keyword")
-                        .with_help(help),
+                        Diagnostic::new(&codes::UNKNOWN_DECLARATION, format!("unknown declaration `{keyword}`"))
+                            .at(item.keyword.span, "not a declaration keyword")
+                            .with_help(help),
                     );
                     continue;
                 }
@@ -168,18 +143,17 @@ impl<'a> Checker<'a> {
             let previous = table.get(&item.name.name).map(|i| i.name.span);
             if let Some(first) = previous {
                 self.report(
-                    Diagnostic::new(
-                        &codes::DUPLICATE_NAME,
-                        format!("`{}` is declared twice", item.name.name),
-                    )
-                    .at(item.name.span, "declared again here")
-                    .with_label(first, "first declared here")
-                    .with_help("rename one of them"),
+                    Diagnostic::new(&codes::DUPLICATE_NAME, format!("`{}` is declared twice", item.name.name))
+                        .at(item.name.span, "declared again here")
+                        .with_label(first, "first declared here")
+                        .with_help("rename one of them"),
                 );
                 continue;
             }
             table.insert(item.name.name.clone(), item);
-            self.check_name(&item.name, keyword);
+            if !self.check_name(&item.name, keyword) && keyword == "service" {
+                self.check_cloud_run_name(item);
+            }
         }
         // Stores, services, channels, pipelines and alerts share one namespace: Compose
         // service names and references like `postgres.url` must be unambiguous.
@@ -203,43 +177,62 @@ impl<'a> Checker<'a> {
         }
         for (name, first_what, first_span, what, span) in clashes {
             self.report(
-                Diagnostic::new(
-                    &codes::DUPLICATE_NAME,
-                    format!("`{name}` names both a {first_what} and a {what}"),
-                )
-                .at(span, format!("{what} declared here"))
-                .with_label(first_span, format!("{first_what} declared here"))
-                .with_help("give each declaration its own name: they share one namespace"),
+                Diagnostic::new(&codes::DUPLICATE_NAME, format!("`{name}` names both a {first_what} and a {what}"))
+                    .at(span, format!("{what} declared here"))
+                    .with_label(first_span, format!("{first_what} declared here"))
+                    .with_help("give each declaration its own name: they share one namespace"),
             );
         }
     }
 
-    fn check_name(&mut self, name: &ast::Ident, keyword: &str) {
+    /// Cloud Run service names are RFC 1035 labels: no `_`, which Compose names allow.
+    fn check_cloud_run_name(&mut self, item: &Item) {
+        let deployed = item.body.members.iter().any(|m| matches!(m, Member::Block(b) if b.name.name == "deploy"));
+        let n = &item.name.name;
+        if deployed && n.contains('_') {
+            self.report(
+                Diagnostic::new(&codes::INVALID_NAME, format!("`{n}` cannot name a Cloud Run service"))
+                    .at(item.name.span, "`_` is not allowed in Cloud Run")
+                    .with_help(format!(
+                        "Cloud Run service names hold lowercase letters, digits and `-`: `{}`",
+                        n.replace('_', "-")
+                    )),
+            );
+        }
+    }
+
+    /// Reports a name no artifact can use; returns whether it did.
+    fn check_name(&mut self, name: &ast::Ident, keyword: &str) -> bool {
         let n = &name.name;
         let valid = n.len() <= 49
             && n.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-            && n.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+            && n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
             && !n.ends_with('-');
         if !valid {
-            let suggestion: String = n
-                .to_ascii_lowercase()
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || c == '_' {
-                        c
-                    } else {
-                        '-'
-                    }
-                })
-                .take(49)
-                .collect();
+            // `userAPI` → `user-api`: a dash where camelCase starts a word, other characters
+            // replaced, then trimmed to a valid start, end and length.
+            let mut suggestion = String::new();
+            let mut previous_lower = false;
+            for c in n.chars() {
+                if c.is_ascii_uppercase() && previous_lower {
+                    suggestion.push('-');
+                }
+                previous_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+                suggestion.push(if c.is_ascii_alphanumeric() || c == '_' { c.to_ascii_lowercase() } else { '-' });
+            }
+            let suggestion: String =
+                suggestion.trim_start_matches(|c: char| !c.is_ascii_lowercase()).chars().take(49).collect();
+            let suggestion = suggestion.trim_end_matches('-');
+            let rule = "names start with a lowercase letter and hold at most 49 lowercase letters, digits, `_` and `-`";
+            let help =
+                if suggestion.is_empty() { rule.to_string() } else { format!("{rule}; for example `{suggestion}`") };
             self.report(
                 Diagnostic::new(&codes::INVALID_NAME, format!("`{n}` cannot name a {keyword}"))
                     .at(name.span, "invalid name")
-                    .with_help(format!("names start with a lowercase letter and hold at most 49 lowercase letters, digits, `_` and `-`: `{suggestion}`")),
+                    .with_help(help),
             );
         }
+        !valid
     }
 
     fn project(&mut self, manifest: &Manifest, sources: Vec<String>) -> Option<Project> {
@@ -260,11 +253,7 @@ impl<'a> Checker<'a> {
                     if let (Some(project), Some(region), Some(registry)) =
                         (get("project"), get("region"), get("registry"))
                     {
-                        gcp = Some(Gcp {
-                            project,
-                            region,
-                            registry,
-                        });
+                        gcp = Some(Gcp { project, region, registry });
                     }
                 }
                 other => {
@@ -274,37 +263,24 @@ impl<'a> Checker<'a> {
                         _ => other.span(),
                     };
                     self.report(
-                        Diagnostic::new(
-                            &codes::UNKNOWN_FIELD,
-                            "the project block takes only `gcp { … }`",
-                        )
-                        .at(span, "unknown field")
-                        .with_help(
-                            "write `gcp { project = \"…\"  region = \"…\"  registry = \"…\" }`",
-                        ),
+                        Diagnostic::new(&codes::UNKNOWN_FIELD, "the project block takes only `gcp { … }`")
+                            .at(span, "unknown field")
+                            .with_help("write `gcp { project = \"…\"  region = \"…\"  registry = \"…\" }`"),
                     );
                 }
             }
         }
-        if gcp.is_none()
-            && !item
-                .body
-                .members
-                .iter()
-                .any(|m| matches!(m, Member::Block(b) if b.name.name == "gcp"))
-        {
+        if gcp.is_none() && !item.body.members.iter().any(|m| matches!(m, Member::Block(b) if b.name.name == "gcp")) {
             self.report(
                 Diagnostic::new(&codes::MISSING_FIELD, "the project is missing its `gcp` block")
                     .at(item.name.span, "needs `gcp { … }`")
-                    .with_help("add `gcp { project = \"my-project\"  region = \"europe-west1\"  registry = \"gcr.io\" }`"),
+                    .with_help(
+                        "add `gcp { project = \"my-project\"  region = \"europe-west1\"  registry = \"gcr.io\" }`",
+                    ),
             );
         }
         Some(Project {
-            name: manifest
-                .project
-                .name
-                .clone()
-                .unwrap_or_else(|| item.name.name.clone()),
+            name: manifest.project.name.clone().unwrap_or_else(|| item.name.name.clone()),
             gcp: gcp?,
             sources,
             outputs: manifest.outputs(),
@@ -323,12 +299,9 @@ impl<'a> Checker<'a> {
             for member in &item.body.members {
                 let Member::Field(f) = member else {
                     self.report(
-                        Diagnostic::new(
-                            &codes::UNKNOWN_FIELD,
-                            "a secret takes only `from` and `file`",
-                        )
-                        .at(member.span(), "not allowed here")
-                        .with_help("write `from = secret_manager(\"id\", version = 3)`"),
+                        Diagnostic::new(&codes::UNKNOWN_FIELD, "a secret takes only `from` and `file`")
+                            .at(member.span(), "not allowed here")
+                            .with_help("write `from = secret_manager(\"id\", version = 3)`"),
                     );
                     continue;
                 };
@@ -346,49 +319,38 @@ impl<'a> Checker<'a> {
                                     version_span = arg.value.span;
                                 }
                                 _ => self.report(
-                                    Diagnostic::new(&codes::UNKNOWN_ARGUMENT, "`secret_manager` takes a secret id and `version = <number>`")
-                                        .at(arg.value.span, "unexpected argument")
-                                        .with_help("write `secret_manager(\"postgres-password\", version = 3)`"),
+                                    Diagnostic::new(
+                                        &codes::UNKNOWN_ARGUMENT,
+                                        "`secret_manager` takes a secret id and `version = <number>`",
+                                    )
+                                    .at(arg.value.span, "unexpected argument")
+                                    .with_help("write `secret_manager(\"postgres-password\", version = 3)`"),
                                 ),
                             }
                         }
                     }
                     ("from", _) => self.report(
-                        Diagnostic::new(
-                            &codes::TYPE_MISMATCH,
-                            "`from` expects `secret_manager(\"id\")`",
-                        )
-                        .at(f.value.span, "not a secret source")
-                        .with_help(
-                            "write `from = secret_manager(\"postgres-password\", version = 3)`",
-                        ),
+                        Diagnostic::new(&codes::TYPE_MISMATCH, "`from` expects `secret_manager(\"id\")`")
+                            .at(f.value.span, "not a secret source")
+                            .with_help("write `from = secret_manager(\"postgres-password\", version = 3)`"),
                     ),
                     ("file", ExprKind::Str(path)) => file = path.clone(),
                     ("file", _) => self.type_error(&f.value, "a string", "file"),
                     (other, _) => {
                         let help = unknown_name_help(other, ["from", "file"]);
                         self.report(
-                            Diagnostic::new(
-                                &codes::UNKNOWN_FIELD,
-                                format!("a secret has no field `{other}`"),
-                            )
-                            .at(f.name.span, "unknown field")
-                            .with_help(help),
+                            Diagnostic::new(&codes::UNKNOWN_FIELD, format!("a secret has no field `{other}`"))
+                                .at(f.name.span, "unknown field")
+                                .with_help(help),
                         );
                     }
                 }
             }
             let Some(secret_id) = secret_id else {
                 self.report(
-                    Diagnostic::new(
-                        &codes::MISSING_FIELD,
-                        format!("secret `{name}` does not say where it is kept"),
-                    )
-                    .at(item.name.span, "needs `from`")
-                    .with_help(format!(
-                        "add `from = secret_manager(\"{}\", version = 1)`",
-                        name.replace('_', "-")
-                    )),
+                    Diagnostic::new(&codes::MISSING_FIELD, format!("secret `{name}` does not say where it is kept"))
+                        .at(item.name.span, "needs `from`")
+                        .with_help(format!("add `from = secret_manager(\"{}\", version = 1)`", name.replace('_', "-"))),
                 );
                 continue;
             };
@@ -399,15 +361,7 @@ impl<'a> Checker<'a> {
                         .with_help(format!("pin the version: `secret_manager(\"{secret_id}\", version = 1)`; a new version then rolls out with a deploy, not at a random instance start")),
                 );
             }
-            out.insert(
-                name.clone(),
-                Secret {
-                    name,
-                    secret_id,
-                    version,
-                    file,
-                },
-            );
+            out.insert(name.clone(), Secret { name, secret_id, version, file });
         }
         out
     }
@@ -425,6 +379,9 @@ fn gcp_fields() -> BTreeMap<String, crate::stdlib::FieldDef> {
     BTreeMap::from([
         ("project".to_string(), field("The Google Cloud project id.")),
         ("region".to_string(), field("The region of Cloud Run services and Cloud Build, e.g. `europe-west1`.")),
-        ("registry".to_string(), field("Where images are pushed, e.g. `europe-west1-docker.pkg.dev/my-project/app` or `gcr.io`.")),
+        (
+            "registry".to_string(),
+            field("Where images are pushed, e.g. `europe-west1-docker.pkg.dev/my-project/app` or `gcr.io`."),
+        ),
     ])
 }

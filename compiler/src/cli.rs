@@ -56,6 +56,21 @@ enum Command {
         #[arg(long)]
         list: bool,
     },
+    /// Format `.sight` files in the canonical layout (comments kept).
+    Fmt {
+        /// Files or folders (default: the current folder).
+        paths: Vec<PathBuf>,
+        /// Only report files that are not formatted; exit 1 if any.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Create a starter project that checks and builds.
+    Init {
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Print a shell completion script.
+    Completions { shell: clap_complete::Shell },
     /// Print the dependency graph.
     Graph {
         #[arg(default_value = ".")]
@@ -114,19 +129,16 @@ pub fn main() -> ExitCode {
     };
     ExitCode::from(match cli.command {
         Command::Check { dir, report } => check(&dir, &report),
-        Command::Build {
-            dir,
-            out,
-            check,
-            force,
-            report,
-        } => build(&dir, out.as_deref(), check, force, &report),
+        Command::Build { dir, out, check, force, report } => build(&dir, out.as_deref(), check, force, &report),
         Command::Explain { code, list } => explain(code.as_deref(), list),
-        Command::Graph {
-            dir,
-            format,
-            pipeline,
-        } => graph(&dir, format, pipeline.as_deref()),
+        Command::Graph { dir, format, pipeline } => graph(&dir, format, pipeline.as_deref()),
+        Command::Fmt { paths, check } => fmt(&paths, check),
+        Command::Init { dir } => init(&dir),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "sight", &mut std::io::stdout());
+            EXIT_OK
+        }
     })
 }
 
@@ -139,37 +151,23 @@ fn fail(message: &str) -> u8 {
 pub fn read_project(dir: &Path) -> Result<ProjectInput, String> {
     let manifest_path = dir.join(project::MANIFEST);
     let manifest = std::fs::read_to_string(&manifest_path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => format!(
-            "{} has no {} (is it a sight project? `sight init` makes one)",
-            dir.display(),
-            project::MANIFEST
-        ),
+        std::io::ErrorKind::NotFound => {
+            format!("{} has no {} (is it a sight project? `sight init` makes one)", dir.display(), project::MANIFEST)
+        }
         _ => format!("cannot read {}: {e}", manifest_path.display()),
     })?;
-    let mut input = ProjectInput {
-        manifest,
-        ..ProjectInput::default()
-    };
+    let mut input = ProjectInput { manifest, ..ProjectInput::default() };
     let mut spec_files = Vec::new();
-    collect(
-        dir,
-        dir,
-        &mut spec_files,
-        &|p| p.extension().is_some_and(|e| e == "sight"),
-        0,
-    )?;
+    collect(dir, dir, &mut spec_files, &|p| p.extension().is_some_and(|e| e == "sight"), 0)?;
     for path in spec_files {
-        let bytes =
-            std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let rel = relative(dir, &path);
         match String::from_utf8(bytes) {
             Ok(text) => input.sources.push((rel, text)),
             Err(e) => {
                 let offset = e.utf8_error().valid_up_to();
                 input.invalid_utf8.push((rel.clone(), offset));
-                input
-                    .sources
-                    .push((rel, String::from_utf8_lossy(e.as_bytes()).into_owned()));
+                input.sources.push((rel, String::from_utf8_lossy(e.as_bytes()).into_owned()));
             }
         }
     }
@@ -179,8 +177,8 @@ pub fn read_project(dir: &Path) -> Result<ProjectInput, String> {
             let mut files = Vec::new();
             collect(&root, &root, &mut files, &|_| true, 0)?;
             for path in files {
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                let text =
+                    std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
                 input.stdlib_files.push((relative(&root, &path), text));
             }
         }
@@ -208,18 +206,13 @@ fn collect(
     if depth > 16 {
         return Ok(());
     }
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
     let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
     paths.sort();
     for path in paths {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         if path.is_dir() {
-            if !name.starts_with('.')
-                && !["node_modules", "target", "stdlib"].contains(&name.as_str())
+            if !name.starts_with('.') && !["node_modules", "target", "stdlib"].contains(&name.as_str())
                 || (depth == 0 && root != dir)
             {
                 collect(root, &path, out, keep, depth + 1)?;
@@ -235,10 +228,7 @@ fn color_enabled(color: Color) -> bool {
     match color {
         Color::Always => true,
         Color::Never => false,
-        Color::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && std::io::stderr().is_terminal()
-        }
+        Color::Auto => std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal(),
     }
 }
 
@@ -250,13 +240,7 @@ fn report(compiled: &mut Compiled, dir: &Path, args: &ReportArgs) -> bool {
         }
     }
     let root = dir.to_string_lossy().into_owned();
-    let text = render::render(
-        &compiled.diagnostics,
-        &compiled.sources,
-        &root,
-        args.format,
-        color_enabled(args.color),
-    );
+    let text = render::render(&compiled.diagnostics, &compiled.sources, &root, args.format, color_enabled(args.color));
     match args.format {
         Format::Human => eprint!("{text}"),
         _ => print!("{text}"),
@@ -295,12 +279,7 @@ fn build(dir: &Path, out: Option<&Path>, check_only: bool, force: bool, args: &R
     };
     let artifacts = match crate::emit::emit(model) {
         Ok(a) => a,
-        Err(e) => {
-            return fail(&format!(
-                "internal error: {}; this is a bug in sight, please report it",
-                e.0
-            ))
-        }
+        Err(e) => return fail(&format!("internal error: {}; this is a bug in sight, please report it", e.0)),
     };
     let root = out.unwrap_or(dir);
     let plan = match crate::write::plan(root, artifacts) {
@@ -323,11 +302,7 @@ fn build(dir: &Path, out: Option<&Path>, check_only: bool, force: bool, args: &R
             };
         }
         for stale in &plan.stale {
-            let _ = writeln!(
-                stdout,
-                "stale: {} (sight no longer generates it)",
-                shown(stale)
-            );
+            let _ = writeln!(stdout, "stale: {} (sight no longer generates it)", shown(stale));
         }
         if plan.drift() {
             eprintln!("the generated files differ from the spec: run `sight build`");
@@ -338,10 +313,7 @@ fn build(dir: &Path, out: Option<&Path>, check_only: bool, force: bool, args: &R
     let foreign = plan.foreign();
     if !foreign.is_empty() && !force {
         for f in &foreign {
-            eprintln!(
-                "error[S0010]: {} exists and was not generated by sight; nothing was written",
-                shown(f)
-            );
+            eprintln!("error[S0010]: {} exists and was not generated by sight; nothing was written", shown(f));
         }
         eprintln!("help: move it away, or pass --force to overwrite it");
         return EXIT_ERRORS;
@@ -351,11 +323,7 @@ fn build(dir: &Path, out: Option<&Path>, check_only: bool, force: bool, args: &R
             eprintln!(
                 "wrote {n} file(s) to {}{}",
                 root.display(),
-                if plan.stale.is_empty() {
-                    String::new()
-                } else {
-                    format!(", removed {} stale", plan.stale.len())
-                }
+                if plan.stale.is_empty() { String::new() } else { format!(", removed {} stale", plan.stale.len()) }
             );
             EXIT_OK
         }
@@ -389,11 +357,7 @@ fn graph(dir: &Path, format: GraphFormat, pipeline: Option<&str>) -> u8 {
         Ok(c) => c,
         Err(e) => return fail(&e),
     };
-    let args = ReportArgs {
-        format: Format::Human,
-        color: Color::Auto,
-        deny: None,
-    };
+    let args = ReportArgs { format: Format::Human, color: Color::Auto, deny: None };
     if report(&mut compiled, dir, &args) {
         return EXIT_ERRORS;
     }
@@ -413,6 +377,90 @@ fn graph(dir: &Path, format: GraphFormat, pipeline: Option<&str>) -> u8 {
             GraphFormat::Mermaid => crate::graph::to_mermaid(&g),
             GraphFormat::Json => crate::graph::to_json(&g),
         }
+    );
+    EXIT_OK
+}
+
+fn fmt(paths: &[PathBuf], check_only: bool) -> u8 {
+    let roots = if paths.is_empty() { vec![PathBuf::from(".")] } else { paths.to_vec() };
+    let mut files = Vec::new();
+    for root in &roots {
+        if root.is_dir() {
+            if let Err(e) = collect(root, root, &mut files, &|p| p.extension().is_some_and(|e| e == "sight"), 0) {
+                return fail(&e);
+            }
+        } else if root.exists() {
+            files.push(root.clone());
+        } else {
+            return fail(&format!("{} does not exist", root.display()));
+        }
+    }
+    let mut unformatted = 0;
+    let mut broken = 0;
+    for path in files {
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => return fail(&format!("cannot read {}: {e}", path.display())),
+        };
+        let Some(formatted) = crate::format::format_source(&text) else {
+            eprintln!("{}: has syntax errors, left as is (run `sight check`)", path.display());
+            broken += 1;
+            continue;
+        };
+        if formatted == text {
+            continue;
+        }
+        unformatted += 1;
+        if check_only {
+            print!("{}", crate::write::unified_diff(&path.to_string_lossy(), &text, &formatted));
+        } else if let Err(e) = crate::write::write_atomically(&path, formatted.as_bytes()) {
+            return fail(&format!("cannot write {}: {e}", path.display()));
+        }
+    }
+    if check_only && unformatted > 0 {
+        eprintln!("{unformatted} file(s) are not formatted: run `sight fmt`");
+        return EXIT_ERRORS;
+    }
+    if broken > 0 {
+        EXIT_ERRORS
+    } else {
+        EXIT_OK
+    }
+}
+
+fn init(dir: &Path) -> u8 {
+    if dir.join(project::MANIFEST).exists() {
+        return fail(&format!("{} already has a {}", dir.display(), project::MANIFEST));
+    }
+    let name: String = std::fs::canonicalize(dir)
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "app".into())
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let name = if name.chars().next().is_some_and(|c| c.is_ascii_lowercase()) { name } else { format!("app-{name}") };
+    let name: String = name.trim_end_matches('-').chars().take(20).collect();
+    let context = serde_json::json!({ "name": name });
+    for (file, target) in [("init/sight.toml", project::MANIFEST), ("init/app.sight", "app.sight")] {
+        let Some((_, template)) = crate::embedded::STDLIB_FILES.iter().find(|(p, _)| *p == file) else {
+            return fail("the starter project is missing from this build; this is a bug in sight, please report it");
+        };
+        let text = match crate::template::render(template, &context) {
+            Ok(t) => t,
+            Err(e) => return fail(&format!("internal error: {e}; this is a bug in sight, please report it")),
+        };
+        if let Err(e) = std::fs::create_dir_all(dir)
+            .and_then(|_| crate::write::write_atomically(&dir.join(target), text.as_bytes()))
+        {
+            return fail(&format!("cannot write {}: {e}", dir.join(target).display()));
+        }
+    }
+    eprintln!(
+        "created {} and app.sight in {}: next, `sight check {0}` and `sight build {0}`",
+        project::MANIFEST,
+        dir.display()
     );
     EXIT_OK
 }

@@ -44,18 +44,12 @@ impl Diagnostic {
     }
 
     pub fn at(mut self, span: Span, label: impl Into<String>) -> Diagnostic {
-        self.primary = Some(Label {
-            span,
-            message: label.into(),
-        });
+        self.primary = Some(Label { span, message: label.into() });
         self
     }
 
     pub fn with_label(mut self, span: Span, label: impl Into<String>) -> Diagnostic {
-        self.secondary.push(Label {
-            span,
-            message: label.into(),
-        });
+        self.secondary.push(Label { span, message: label.into() });
         self
     }
 
@@ -69,11 +63,7 @@ impl Diagnostic {
     }
 
     fn sort_key(&self) -> (Option<(u32, u32)>, &'static str, &str) {
-        (
-            self.primary.as_ref().map(|l| (l.span.file.0, l.span.start)),
-            self.code.code,
-            &self.message,
-        )
+        (self.primary.as_ref().map(|l| (l.span.file.0, l.span.start)), self.code.code, &self.message)
     }
 }
 
@@ -83,10 +73,7 @@ pub fn sort(diagnostics: &mut [Diagnostic]) {
 }
 
 /// "did you mean `x`?" for the candidate closest to `name`, if any is close enough.
-pub fn did_you_mean<'a>(
-    name: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let mut best: Option<(f64, &str)> = None;
     for candidate in candidates {
         let score = strsim::jaro_winkler(name, candidate);
@@ -109,10 +96,6 @@ pub fn unknown_name_help<'a>(name: &str, candidates: impl IntoIterator<Item = &'
         return "nothing of that sort is declared".to_string();
     }
     let shown: Vec<String> = all.iter().take(12).map(|c| format!("`{c}`")).collect();
-    let more = if all.len() > 12 {
-        format!(" and {} more", all.len() - 12)
-    } else {
-        String::new()
-    };
+    let more = if all.len() > 12 { format!(" and {} more", all.len() - 12) } else { String::new() };
     format!("expected one of {}{more}", shown.join(", "))
 }

@@ -4,8 +4,5 @@ include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
 
 /// The long explanation of a code, if its page exists.
 pub fn explain_text(code: &str) -> Option<&'static str> {
-    EXPLAIN_TEXTS
-        .iter()
-        .find(|(c, _)| *c == code)
-        .map(|(_, text)| *text)
+    EXPLAIN_TEXTS.iter().find(|(c, _)| *c == code).map(|(_, text)| *text)
 }

@@ -42,14 +42,9 @@ pub fn emit(model: &Model) -> Result<Vec<Artifact>, InternalError> {
         artifacts.extend(cloud_run::emit(model, dir)?);
     }
     artifacts.sort_by(|a, b| a.path.cmp(&b.path));
-    if let Some(pair) = artifacts
-        .windows(2)
-        .find(|w| matches!(w, [a, b] if a.path == b.path))
-    {
+    if let Some(pair) = artifacts.windows(2).find(|w| matches!(w, [a, b] if a.path == b.path)) {
         let path = pair.first().map(|a| a.path.clone()).unwrap_or_default();
-        return Err(InternalError(format!(
-            "two artifacts are written to `{path}`"
-        )));
+        return Err(InternalError(format!("two artifacts are written to `{path}`")));
     }
     Ok(artifacts)
 }

@@ -50,15 +50,8 @@ pub struct Graph {
 pub fn build(model: &Model, only_pipeline: Option<&str>) -> Graph {
     let mut graph = DiGraph::new();
     let mut index: BTreeMap<String, NodeIndex> = BTreeMap::new();
-    let mut add = |graph: &mut DiGraph<Node, EdgeKind>,
-                   kind: NodeKind,
-                   id: String,
-                   pipeline: Option<String>| {
-        let i = graph.add_node(Node {
-            kind,
-            id: id.clone(),
-            pipeline,
-        });
+    let mut add = |graph: &mut DiGraph<Node, EdgeKind>, kind: NodeKind, id: String, pipeline: Option<String>| {
+        let i = graph.add_node(Node { kind, id: id.clone(), pipeline });
         index.insert(id, i);
     };
     for name in model.secrets.keys() {
@@ -73,19 +66,10 @@ pub fn build(model: &Model, only_pipeline: Option<&str>) -> Graph {
     for name in model.channels.keys() {
         add(&mut graph, NodeKind::Channel, name.clone(), None);
     }
-    let pipelines: Vec<_> = model
-        .pipelines
-        .values()
-        .filter(|p| only_pipeline.is_none_or(|o| o == p.name))
-        .collect();
+    let pipelines: Vec<_> = model.pipelines.values().filter(|p| only_pipeline.is_none_or(|o| o == p.name)).collect();
     for p in &pipelines {
         for step in &p.steps {
-            add(
-                &mut graph,
-                NodeKind::Step,
-                format!("{}.{}", p.name, step.name),
-                Some(p.name.clone()),
-            );
+            add(&mut graph, NodeKind::Step, format!("{}.{}", p.name, step.name), Some(p.name.clone()));
         }
     }
     for name in model.alerts.keys() {
@@ -98,12 +82,7 @@ pub fn build(model: &Model, only_pipeline: Option<&str>) -> Graph {
     };
     for store in model.stores.values() {
         for secret in &store.secrets {
-            edge(
-                &mut graph,
-                &store.name,
-                &format!("secret.{secret}"),
-                EdgeKind::UsesSecret,
-            );
+            edge(&mut graph, &store.name, &format!("secret.{secret}"), EdgeKind::UsesSecret);
         }
     }
     for service in model.services.values() {
@@ -119,23 +98,13 @@ pub fn build(model: &Model, only_pipeline: Option<&str>) -> Graph {
             }
         }
         for s in secrets {
-            edge(
-                &mut graph,
-                &service.name,
-                &format!("secret.{s}"),
-                EdgeKind::UsesSecret,
-            );
+            edge(&mut graph, &service.name, &format!("secret.{s}"), EdgeKind::UsesSecret);
         }
     }
     for channel in model.channels.values() {
         for value in channel.fields.values() {
             if let Value::Secret(s) = value {
-                edge(
-                    &mut graph,
-                    &channel.name,
-                    &format!("secret.{s}"),
-                    EdgeKind::UsesSecret,
-                );
+                edge(&mut graph, &channel.name, &format!("secret.{s}"), EdgeKind::UsesSecret);
             }
         }
     }
@@ -144,30 +113,16 @@ pub fn build(model: &Model, only_pipeline: Option<&str>) -> Graph {
         for step in &p.steps {
             let id = format!("{}.{}", p.name, step.name);
             for dep in &step.wait_for {
-                edge(
-                    &mut graph,
-                    &id,
-                    &format!("{}.{dep}", p.name),
-                    EdgeKind::WaitsFor,
-                );
+                edge(&mut graph, &id, &format!("{}.{dep}", p.name), EdgeKind::WaitsFor);
             }
             edge(&mut graph, &id, &step.service, EdgeKind::ActsOn);
         }
         for channel in &p.notify {
             if let Some(last) = p.steps.last() {
-                edge(
-                    &mut graph,
-                    &format!("{}.{}", p.name, last.name),
-                    channel,
-                    EdgeKind::Notifies,
-                );
+                edge(&mut graph, &format!("{}.{}", p.name, last.name), channel, EdgeKind::Notifies);
             }
         }
-        critical.extend(
-            critical_path(p)
-                .into_iter()
-                .map(|s| format!("{}.{s}", p.name)),
-        );
+        critical.extend(critical_path(p).into_iter().map(|s| format!("{}.{s}", p.name)));
     }
     for alert in model.alerts.values() {
         let id = format!("alert.{}", alert.name);
@@ -237,11 +192,7 @@ pub fn to_dot(g: &Graph) -> String {
             NodeKind::Step => "box, style=rounded",
             NodeKind::Alert => "octagon",
         };
-        let bold = if g.critical.contains(&n.id) {
-            ", penwidth=3"
-        } else {
-            ""
-        };
+        let bold = if g.critical.contains(&n.id) { ", penwidth=3" } else { "" };
         let _ = writeln!(out, "  \"{}\" [shape={shape}{bold}];", n.id);
     }
     for e in g.graph.edge_indices() {
@@ -251,21 +202,12 @@ pub fn to_dot(g: &Graph) -> String {
         let (Some(a), Some(b)) = (g.graph.node_weight(a), g.graph.node_weight(b)) else {
             continue;
         };
-        let bold = if *kind == EdgeKind::WaitsFor
-            && g.critical.contains(&a.id)
-            && g.critical.contains(&b.id)
-        {
+        let bold = if *kind == EdgeKind::WaitsFor && g.critical.contains(&a.id) && g.critical.contains(&b.id) {
             ", penwidth=3"
         } else {
             ""
         };
-        let _ = writeln!(
-            out,
-            "  \"{}\" -> \"{}\" [label=\"{}\"{bold}];",
-            a.id,
-            b.id,
-            edge_label(*kind)
-        );
+        let _ = writeln!(out, "  \"{}\" -> \"{}\" [label=\"{}\"{bold}];", a.id, b.id, edge_label(*kind));
     }
     out.push_str("}\n");
     out
@@ -295,35 +237,26 @@ pub fn to_mermaid(g: &Graph) -> String {
         let (Some(a), Some(b)) = (g.graph.node_weight(a), g.graph.node_weight(b)) else {
             continue;
         };
-        let arrow = if *kind == EdgeKind::WaitsFor
-            && g.critical.contains(&a.id)
-            && g.critical.contains(&b.id)
-        {
+        let arrow = if *kind == EdgeKind::WaitsFor && g.critical.contains(&a.id) && g.critical.contains(&b.id) {
             "==>"
         } else {
             "-->"
         };
-        let _ = writeln!(
-            out,
-            "  {} {arrow}|{}| {}",
-            id(&a.id),
-            edge_label(*kind),
-            id(&b.id)
-        );
+        let _ = writeln!(out, "  {} {arrow}|{}| {}", id(&a.id), edge_label(*kind), id(&b.id));
     }
     let critical: Vec<String> = g.critical.iter().map(|c| id(c)).collect();
     if !critical.is_empty() {
-        let _ = writeln!(
-            out,
-            "  classDef critical stroke-width:4px\n  class {} critical",
-            critical.join(",")
-        );
+        let _ = writeln!(out, "  classDef critical stroke-width:4px\n  class {} critical", critical.join(","));
     }
     out
 }
 
 pub fn to_json(g: &Graph) -> String {
-    let nodes: Vec<_> = g.graph.node_weights().map(|n| json!({ "id": n.id, "kind": n.kind, "pipeline": n.pipeline, "critical": g.critical.contains(&n.id) })).collect();
+    let nodes: Vec<_> = g
+        .graph
+        .node_weights()
+        .map(|n| json!({ "id": n.id, "kind": n.kind, "pipeline": n.pipeline, "critical": g.critical.contains(&n.id) }))
+        .collect();
     let edges: Vec<_> = g
         .graph
         .edge_indices()
@@ -332,6 +265,5 @@ pub fn to_json(g: &Graph) -> String {
             Some(json!({ "from": g.graph.node_weight(a)?.id, "to": g.graph.node_weight(b)?.id, "kind": g.graph.edge_weight(e)? }))
         })
         .collect();
-    serde_json::to_string_pretty(&json!({ "nodes": nodes, "edges": edges })).unwrap_or_default()
-        + "\n"
+    serde_json::to_string_pretty(&json!({ "nodes": nodes, "edges": edges })).unwrap_or_default() + "\n"
 }

@@ -133,20 +133,26 @@ pub struct Service {
 impl Service {
     pub fn config(&self, env: Env) -> &ServiceConfig {
         // Every environment is filled by the checker; the fallback only guards the type.
-        self.configs
-            .get(&env)
-            .or_else(|| self.configs.values().next())
-            .unwrap_or(&EMPTY_CONFIG)
+        self.configs.get(&env).or_else(|| self.configs.values().next()).unwrap_or(&EMPTY_CONFIG)
+    }
+
+    /// Whether Compose can check the service's `health`: a built image carries its runtime's
+    /// `probe` (a runtime kind may define none); a prebuilt image is asked with `wget` or `curl`.
+    pub fn has_health_probe(&self) -> bool {
+        self.health.is_some()
+            && match &self.build {
+                Some(build) => build.runtime.runtime.as_ref().is_some_and(|r| !r.probe.is_empty()),
+                None => true,
+            }
     }
 }
 
-static EMPTY_CONFIG: ServiceConfig = ServiceConfig {
-    command: Vec::new(),
-    env: BTreeMap::new(),
-    mounts: Vec::new(),
-    publish: None,
-    replicas: 1,
-};
+/// The Compose test file runs a service's tests in a container named `<service>-test`
+/// (the `compose_test` step calls it by that name).
+pub const TEST_RUNNER_SUFFIX: &str = "-test";
+
+static EMPTY_CONFIG: ServiceConfig =
+    ServiceConfig { command: Vec::new(), env: BTreeMap::new(), mounts: Vec::new(), publish: None, replicas: 1 };
 
 /// The fields an overlay (`dev { }`, `prod { }`, `test { }`) may change.
 #[derive(Clone, Debug, PartialEq)]
@@ -180,6 +186,30 @@ pub struct Build {
     pub context: String,
     /// Field values after defaults (`version`, `copy`, `system_packages`, …).
     pub fields: BTreeMap<String, Value>,
+}
+
+impl Build {
+    /// The fields as a template context, plus `service` and `port` (when declared). A list or
+    /// map field that is absent is empty, so `{{#each}}` over it works in strict mode; an
+    /// absent scalar stays absent (`{{#if run}}`), so a template that uses it unguarded fails.
+    pub fn template_context(&self, service: &str, port: Option<u16>) -> serde_json::Map<String, serde_json::Value> {
+        use crate::stdlib::FieldType;
+        let mut context: serde_json::Map<String, serde_json::Value> =
+            self.fields.iter().map(|(name, value)| (name.clone(), value.to_json())).collect();
+        for (name, def) in &self.runtime.fields {
+            let empty = match def.ty {
+                FieldType::StringList => serde_json::Value::Array(Vec::new()),
+                FieldType::StringMap => serde_json::Value::Object(serde_json::Map::new()),
+                _ => continue,
+            };
+            context.entry(name.clone()).or_insert(empty);
+        }
+        context.insert("service".into(), service.into());
+        if let Some(port) = port {
+            context.insert("port".into(), port.into());
+        }
+        context
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -303,6 +333,9 @@ pub struct Alert {
     /// The rendered filter selecting the target's resource.
     pub resource_filter: String,
     pub group_by: Vec<String>,
+    /// The spec file that declares the alert, relative to the project root (its policy's
+    /// documentation names it).
+    pub file: String,
     pub span: Span,
 }
 
@@ -356,10 +389,7 @@ impl Value {
 
     pub fn as_strings(&self) -> Vec<String> {
         match self {
-            Value::List(items) => items
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect(),
+            Value::List(items) => items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
             _ => Vec::new(),
         }
     }
@@ -370,18 +400,12 @@ impl Value {
         match self {
             Value::Str(s) | Value::Secret(s) | Value::Service(s) => J::String(s.clone()),
             Value::Int(n) => J::from(*n),
-            Value::Float(f) | Value::Fraction(f) => {
-                serde_json::Number::from_f64(*f).map_or(J::Null, J::Number)
-            }
+            Value::Float(f) | Value::Fraction(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
             Value::Bool(b) => J::Bool(*b),
             Value::DurationMs(ms) => J::String(crate::units::duration_compact(*ms)),
             Value::Bytes(b) => J::String(crate::units::size_compact(*b)),
             Value::List(items) => J::Array(items.iter().map(Value::to_json).collect()),
-            Value::Map(map) => J::Object(
-                map.iter()
-                    .map(|(k, v)| (k.clone(), J::String(v.clone())))
-                    .collect(),
-            ),
+            Value::Map(map) => J::Object(map.iter().map(|(k, v)| (k.clone(), J::String(v.clone()))).collect()),
         }
     }
 }

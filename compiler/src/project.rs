@@ -139,39 +139,29 @@ impl Compiled {
 }
 
 /// Reads the manifest alone (the CLI needs `stdlib` before it reads the rest).
-pub fn parse_manifest(text: &str, file: FileId) -> Result<Manifest, Diagnostic> {
+pub fn parse_manifest(text: &str, file: FileId) -> Result<Manifest, Box<Diagnostic>> {
     toml::from_str::<Manifest>(text).map_err(|e| {
-        let span = e
-            .span()
-            .map_or(Span::new(file, 0, 0), |r| Span::new(file, r.start, r.end));
-        Diagnostic::new(
-            &codes::INVALID_MANIFEST,
-            format!("`{MANIFEST}` is invalid: {}", e.message().trim()),
+        let span = e.span().map_or(Span::new(file, 0, 0), |r| Span::new(file, r.start, r.end));
+        Box::new(
+            Diagnostic::new(&codes::INVALID_MANIFEST, format!("`{MANIFEST}` is invalid: {}", e.message().trim()))
+                .at(span, "here")
+                .with_help("see docs/language.md#sighttoml for the manifest's keys"),
         )
-        .at(span, "here")
-        .with_help("see docs/language.md#sightoml for the manifest's keys")
     })
 }
 
 /// Runs syntax → check → model on a project. Pure: no file system, clock or environment.
 pub fn compile(input: &ProjectInput) -> Compiled {
-    let mut files: Vec<SourceFile> = input
-        .sources
-        .iter()
-        .map(|(p, t)| SourceFile::new(p.clone(), t.clone()))
-        .collect();
+    let mut files: Vec<SourceFile> = input.sources.iter().map(|(p, t)| SourceFile::new(p.clone(), t.clone())).collect();
     files.push(SourceFile::new(MANIFEST, input.manifest.clone()));
     let sources = SourceMap::new(files);
-    let manifest_id = sources
-        .iter()
-        .find(|(_, f)| f.path == MANIFEST)
-        .map_or(FileId(0), |(id, _)| id);
+    let manifest_id = sources.iter().find(|(_, f)| f.path == MANIFEST).map_or(FileId(0), |(id, _)| id);
     let mut diagnostics = Vec::new();
 
     let manifest = match parse_manifest(&input.manifest, manifest_id) {
         Ok(m) => m,
         Err(d) => {
-            diagnostics.push(d);
+            diagnostics.push(*d);
             Manifest::default()
         }
     };
@@ -179,10 +169,7 @@ pub fn compile(input: &ProjectInput) -> Compiled {
         Ok(lib) => lib,
         Err(errors) => {
             for e in errors {
-                diagnostics.push(internal(&format!(
-                    "the built-in stdlib file `{}` is invalid: {}",
-                    e.path, e.message
-                )));
+                diagnostics.push(internal(&format!("the built-in stdlib file `{}` is invalid: {}", e.path, e.message)));
             }
             Stdlib::default()
         }
@@ -193,11 +180,7 @@ pub fn compile(input: &ProjectInput) -> Compiled {
         diagnostics.push(
             Diagnostic::new(
                 &codes::INVALID_MANIFEST,
-                format!(
-                    "the project's stdlib file `{}` is invalid: {}",
-                    e.path,
-                    e.message.trim()
-                ),
+                format!("the project's stdlib file `{}` is invalid: {}", e.path, e.message.trim()),
             )
             .with_help("kinds follow the format of the built-in ones (docs/stdlib.md)"),
         );
@@ -206,19 +189,23 @@ pub fn compile(input: &ProjectInput) -> Compiled {
     for (path, offset) in &input.invalid_utf8 {
         if let Some((id, _)) = sources.iter().find(|(_, f)| &f.path == path) {
             diagnostics.push(
-                Diagnostic::new(
-                    &codes::INVALID_ENCODING,
-                    format!("`{path}` is not valid UTF-8"),
-                )
-                .at(Span::new(id, *offset, *offset + 1), "invalid byte here")
-                .with_help("save the file as UTF-8"),
+                Diagnostic::new(&codes::INVALID_ENCODING, format!("`{path}` is not valid UTF-8"))
+                    .at(Span::new(id, *offset, *offset + 1), "invalid byte here")
+                    .with_help("save the file as UTF-8"),
             );
         }
     }
     let mut trees = Vec::new();
     let mut spec_paths = Vec::new();
     for (id, file) in sources.iter().filter(|(_, f)| f.path != MANIFEST) {
-        let (tree, diags) = crate::syntax::parse(id, &file.text);
+        let (tree, mut diags) = crate::syntax::parse(id, &file.text);
+        // The replacement character of an invalid byte is not part of the language either, but
+        // S0006 already reports it at the same place.
+        let bad_byte = input.invalid_utf8.iter().find(|(path, _)| *path == file.path).map(|(_, offset)| *offset);
+        diags.retain(|d| {
+            !(d.code.code == codes::SYNTAX_ERROR.code
+                && bad_byte.is_some_and(|b| d.primary.as_ref().is_some_and(|l| l.span.start as usize == b)))
+        });
         diagnostics.extend(diags);
         trees.push((id, tree));
         spec_paths.push(file.path.clone());
@@ -227,38 +214,45 @@ pub fn compile(input: &ProjectInput) -> Compiled {
         diagnostics.push(
             Diagnostic::new(&codes::NO_SOURCES, "the project has no `.sight` files")
                 .at(Span::new(manifest_id, 0, 0), "this project")
-                .with_help(
-                    "add a spec such as `platform.sight` next to `sight.toml`, or run `sight init`",
-                ),
+                .with_help("add a spec such as `platform.sight` next to `sight.toml`, or run `sight init`"),
         );
     }
     let syntax_ok = !diagnostics.iter().any(Diagnostic::is_error);
-    let (model, check_diags) = crate::check::check(&trees, &manifest, &stdlib, spec_paths);
+    // Without a spec there is nothing to check (a missing `project` would only repeat S0011).
+    let (model, check_diags) =
+        if trees.is_empty() { (None, Vec::new()) } else { crate::check::check(&trees, &manifest, &stdlib, spec_paths) };
     // After a syntax error, checking goes on for what parsed, but no model comes out.
     diagnostics.extend(check_diags);
     let model = if syntax_ok { model } else { None };
 
     apply_lint_levels(&manifest, manifest_id, &input.manifest, &mut diagnostics);
     crate::diagnostics::sort(&mut diagnostics);
-    let model = if diagnostics.iter().any(Diagnostic::is_error) {
-        None
-    } else {
-        model
-    };
-    Compiled {
-        sources,
-        model,
-        diagnostics,
+    let model = if diagnostics.iter().any(Diagnostic::is_error) { None } else { model };
+    Compiled { sources, model, diagnostics }
+}
+
+/// Where `key = …` is written in the manifest: a line that starts with the key, bare or quoted.
+/// (A plain text search would find the key inside a longer, valid one.)
+fn lint_key_offset(text: &str, key: &str) -> Option<usize> {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let indent = line.len() - line.trim_start().len();
+        let rest = line.trim_start();
+        let quoted = format!("\"{key}\"");
+        let after =
+            rest.strip_prefix(quoted.as_str()).map(|r| (r, 1)).or_else(|| rest.strip_prefix(key).map(|r| (r, 0)));
+        if let Some((after, quote)) = after {
+            if after.trim_start().starts_with('=') {
+                return Some(offset + indent + quote);
+            }
+        }
+        offset += line.len();
     }
+    text.find(key)
 }
 
 /// `[lints]`: `allow` drops a code's diagnostics, `warn` and `deny` set their severity.
-fn apply_lint_levels(
-    manifest: &Manifest,
-    manifest_id: FileId,
-    text: &str,
-    diagnostics: &mut Vec<Diagnostic>,
-) {
+fn apply_lint_levels(manifest: &Manifest, manifest_id: FileId, text: &str, diagnostics: &mut Vec<Diagnostic>) {
     let mut levels: BTreeMap<&'static str, LintLevel> = BTreeMap::new();
     for (key, level) in &manifest.lints {
         match Code::by_code_or_name(key) {
@@ -266,19 +260,12 @@ fn apply_lint_levels(
                 levels.insert(code.code, *level);
             }
             None => {
-                let offset = text.find(key.as_str()).unwrap_or(0);
-                let help =
-                    crate::diagnostics::unknown_name_help(key, codes::ALL.iter().map(|c| c.name));
+                let offset = lint_key_offset(text, key).unwrap_or(0);
+                let help = crate::diagnostics::unknown_name_help(key, codes::ALL.iter().map(|c| c.name));
                 diagnostics.push(
-                    Diagnostic::new(
-                        &codes::UNKNOWN_LINT,
-                        format!("no diagnostic code or name `{key}`"),
-                    )
-                    .at(
-                        Span::new(manifest_id, offset, offset + key.len()),
-                        "unknown lint",
-                    )
-                    .with_help(help + "; `sight explain --list` lists them"),
+                    Diagnostic::new(&codes::UNKNOWN_LINT, format!("no diagnostic code or name `{key}`"))
+                        .at(Span::new(manifest_id, offset, offset + key.len()), "unknown lint")
+                        .with_help(format!("{help} (`sight explain --list` lists every code)")),
                 );
             }
         }
@@ -301,9 +288,6 @@ fn apply_lint_levels(
 
 /// A failure that is sight's fault, not the user's.
 pub fn internal(message: &str) -> Diagnostic {
-    Diagnostic::new(
-        &codes::INVALID_MANIFEST,
-        format!("internal error: {message}"),
-    )
-    .with_help("this is a bug in sight, please report it")
+    Diagnostic::new(&codes::INVALID_MANIFEST, format!("internal error: {message}"))
+        .with_help("this is a bug in sight, please report it")
 }

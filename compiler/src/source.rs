@@ -19,20 +19,12 @@ pub struct Span {
 
 impl Span {
     pub fn new(file: FileId, start: usize, end: usize) -> Span {
-        Span {
-            file,
-            start: clamp_u32(start),
-            end: clamp_u32(end.max(start)),
-        }
+        Span { file, start: clamp_u32(start), end: clamp_u32(end.max(start)) }
     }
 
     /// The smallest span covering both.
     pub fn to(self, other: Span) -> Span {
-        Span {
-            file: self.file,
-            start: self.start.min(other.start),
-            end: self.end.max(other.end),
-        }
+        Span { file: self.file, start: self.start.min(other.start), end: self.end.max(other.end) }
     }
 
     pub fn len(self) -> usize {
@@ -61,11 +53,7 @@ impl SourceFile {
         let text = text.into();
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        SourceFile {
-            path: path.into(),
-            text,
-            line_starts,
-        }
+        SourceFile { path: path.into(), text, line_starts }
     }
 
     /// 1-based line and column (in characters) of a byte offset.
@@ -76,10 +64,7 @@ impl SourceFile {
             Err(i) => i.saturating_sub(1),
         };
         let start = self.line_starts.get(line).copied().unwrap_or(0);
-        let col = self
-            .text
-            .get(start..offset)
-            .map_or(offset - start, |s| s.chars().count());
+        let col = self.text.get(start..offset).map_or(offset - start, |s| s.chars().count());
         (line + 1, col + 1)
     }
 }
@@ -107,10 +92,7 @@ impl SourceMap {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
-        self.files
-            .iter()
-            .enumerate()
-            .map(|(i, f)| (FileId(clamp_u32(i)), f))
+        self.files.iter().enumerate().map(|(i, f)| (FileId(clamp_u32(i)), f))
     }
 
     pub fn path(&self, id: FileId) -> &str {
@@ -119,26 +101,14 @@ impl SourceMap {
 
     /// The text a span covers, or "" when it is out of range.
     pub fn snippet(&self, span: Span) -> &str {
-        self.get(span.file)
-            .and_then(|f| f.text.get(span.start as usize..span.end as usize))
-            .unwrap_or("")
+        self.get(span.file).and_then(|f| f.text.get(span.start as usize..span.end as usize)).unwrap_or("")
     }
 
     /// `path:line:col` of a span's start.
     pub fn location(&self, span: Span) -> Location {
-        let (line, column) = self
-            .get(span.file)
-            .map_or((1, 1), |f| f.line_col(span.start as usize));
-        let (end_line, end_column) = self
-            .get(span.file)
-            .map_or((1, 1), |f| f.line_col(span.end as usize));
-        Location {
-            path: self.path(span.file).to_string(),
-            line,
-            column,
-            end_line,
-            end_column,
-        }
+        let (line, column) = self.get(span.file).map_or((1, 1), |f| f.line_col(span.start as usize));
+        let (end_line, end_column) = self.get(span.file).map_or((1, 1), |f| f.line_col(span.end as usize));
+        Location { path: self.path(span.file).to_string(), line, column, end_line, end_column }
     }
 }
 

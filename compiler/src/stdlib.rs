@@ -124,6 +124,61 @@ pub struct SignalDef {
     pub percent_of: Option<String>,
     /// Milliseconds per metric unit for duration thresholds (1 for `ms`).
     pub ms_per_unit: Option<f64>,
+    /// How alert titles name the signal (`error rate`, `p95 latency`); its name when absent.
+    pub title: Option<String>,
+    /// First steps for whoever is paged, one markdown line each, listed in the alert policy's
+    /// documentation. Handlebars over `name` (the target), `project`, `region` and, on a
+    /// store, `instance` (the Cloud SQL instance).
+    #[serde(default)]
+    pub runbook: Vec<String>,
+}
+
+/// The percentiles Cloud Monitoring can align or reduce to (`ALIGN_PERCENTILE_05`, …).
+pub const MONITORING_PERCENTILES: [u8; 4] = [5, 50, 95, 99];
+
+impl SignalDef {
+    /// Why Cloud Monitoring could not evaluate this signal as its form says, if it cannot.
+    /// Percentile aligners and reducers exist only for distributions, and only for
+    /// [`MONITORING_PERCENTILES`]; a threshold on a distribution needs a percentile (FACTS §5).
+    pub fn consistency_error(&self) -> Option<String> {
+        let distribution = self.value_type == "DISTRIBUTION";
+        if !["GAUGE", "DELTA", "CUMULATIVE"].contains(&self.metric_kind.as_str()) {
+            return Some(format!("metric_kind `{}` is not GAUGE, DELTA or CUMULATIVE", self.metric_kind));
+        }
+        if !["INT64", "DOUBLE", "DISTRIBUTION"].contains(&self.value_type.as_str()) {
+            return Some(format!("value_type `{}` is not INT64, DOUBLE or DISTRIBUTION", self.value_type));
+        }
+        if let Some(p) = self.percentile.filter(|p| !MONITORING_PERCENTILES.contains(p)) {
+            return Some(format!("percentile {p} is not one Cloud Monitoring computes (5, 50, 95, 99)"));
+        }
+        match self.form {
+            SignalForm::Percentile if !distribution || self.percentile.is_none() => {
+                Some("a `percentile` signal needs a DISTRIBUTION metric and a `percentile`".to_string())
+            }
+            SignalForm::Ratio | SignalForm::PercentOfField | SignalForm::Gauge if distribution => {
+                Some(format!("a `{}` signal needs a numeric metric, not a DISTRIBUTION", self.form.name()))
+            }
+            SignalForm::Ratio if self.numerator_filter.is_none() => {
+                Some("a `ratio` signal needs a `numerator_filter`".to_string())
+            }
+            SignalForm::PercentOfField if self.percent_of.is_none() => {
+                Some("a `percent_of_field` signal needs `percent_of`".to_string())
+            }
+            _ => None,
+        }
+    }
+}
+
+impl SignalForm {
+    pub fn name(self) -> &'static str {
+        match self {
+            SignalForm::Ratio => "ratio",
+            SignalForm::Percentile => "percentile",
+            SignalForm::Utilization => "utilization",
+            SignalForm::PercentOfField => "percent_of_field",
+            SignalForm::Gauge => "gauge",
+        }
+    }
 }
 
 /// Where a kind's signals live in Cloud Monitoring.
@@ -142,6 +197,8 @@ pub struct MonitoredResource {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HealthDef {
+    /// `["CMD", …]` or `["CMD-SHELL", "…"]`, written as the container runs it: a shell
+    /// variable is `$VAR`, never `$$VAR` (the Compose emitter doubles every `$`).
     pub test: Vec<String>,
     pub interval: String,
     pub timeout: String,
@@ -185,6 +242,10 @@ pub struct StoreDef {
     pub settings_env: Option<SettingsEnv>,
     /// Where this store runs in production (for alerts), e.g. Cloud SQL.
     pub monitored: Option<MonitoredResource>,
+    /// The image's other `VOLUME`s besides `data_dir` (logs, config): the Compose test file
+    /// mounts a tmpfs on each, so that no anonymous volume outlives a test run.
+    #[serde(default)]
+    pub other_volumes: Vec<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -201,6 +262,10 @@ pub struct SettingsEnv {
 }
 
 /// What a runtime kind contributes: the Dockerfile template and its defaults.
+///
+/// The template's context is every build field (after defaults; an absent list or map field
+/// is empty) plus the keys of [`RuntimeDef::COMPUTED_KEYS`] and of `images`; see
+/// `stdlib/templates/README.md`. A new runtime kind therefore needs no Rust code.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuntimeDef {
@@ -208,23 +273,60 @@ pub struct RuntimeDef {
     pub template: String,
     /// Base image template over the fields, e.g. `python:{{version}}-slim-bookworm`.
     pub base_image: String,
-    /// Extra images the template uses, as templates over the fields.
+    /// Extra images the template uses, by context key (`runtime_image`), as templates over
+    /// the fields.
     #[serde(default)]
     pub images: BTreeMap<String, String>,
-    /// Entries of the `.dockerignore` beyond the common ones.
+    /// Entries of the `.dockerignore` beyond the common ones, as templates over the fields.
     #[serde(default)]
     pub dockerignore: Vec<String>,
     /// The port the production image listens on when it is fixed by the runtime (nginx: 8080).
     pub fixed_port: Option<u16>,
+    /// The numeric non-root user of the production image.
+    #[serde(default = "RuntimeDef::default_uid")]
+    pub uid: u32,
     /// Runtime packages that must never ship in production (compilers).
     #[serde(default)]
     pub build_only_packages: Vec<String>,
-    /// The default development command, as a template over the fields and `port`.
+    /// The production command when the service sets none, as a template over the fields,
+    /// `service` and `port`. Empty when the image's command is fixed (nginx).
+    #[serde(default)]
+    pub command: Vec<String>,
+    /// The default development command, as a template over the fields, `service` and `port`.
     #[serde(default)]
     pub dev_command: Vec<String>,
     /// Whether the health probe is written with the runtime's own interpreter.
     #[serde(default)]
     pub health_probe: String,
+    /// The HTTP health probe of the production image, as an argv of templates over `url`,
+    /// `probe_timeout` (whole seconds) and `probe_timeout_ms`. It must exit 1 on an error
+    /// status and exist in the image; the Compose emitter uses it, and it must equal the
+    /// template's `HEALTHCHECK` (a compose test compares them). Empty: no Compose health check.
+    #[serde(default)]
+    pub probe: Vec<String>,
+    /// The same probe for the `development` image, when that image lacks `probe`'s tool
+    /// (node_static: no busybox `wget` in Node's image). Empty: `probe`.
+    #[serde(default)]
+    pub dev_probe: Vec<String>,
+}
+
+impl RuntimeDef {
+    /// Context keys the Dockerfile emitter computes; no field or image may be named so.
+    pub const COMPUTED_KEYS: [&'static str; 9] = [
+        "header",
+        "service",
+        "port",
+        "production_port",
+        "uid",
+        "base_image",
+        "command_json",
+        "dev_command_json",
+        "health",
+    ];
+
+    fn default_uid() -> u32 {
+        10001
+    }
 }
 
 /// What a pipeline step kind does in Cloud Build.
@@ -259,8 +361,35 @@ pub struct StepDef {
     pub params: Vec<StepParam>,
     /// The builder image.
     pub builder: String,
-    /// A bash script (handlebars) run as `bash -c`; see `stdlib/README.md` for its context.
+    /// A bash script (handlebars) run as `bash -c`; see `stdlib/kinds/step/README.md` for its
+    /// context, environment and positional arguments.
     pub script: String,
+    /// The step runs the `<service>-test` runner of `docker-compose.test.yml` with its
+    /// `command` parameter: the Compose emitter creates that runner, and its default command
+    /// is this step's.
+    #[serde(default)]
+    pub compose_runner: bool,
+    /// Deploy kinds: the script of the `promote-<service>` step that sight adds after the
+    /// service's smoke tests (or right after the deploy when none tests it); it moves traffic
+    /// to the tagged revision. Same contract as `script`.
+    pub promote_script: Option<String>,
+    /// Run kinds: how the step reaches the Cloud SQL stores whose URLs its `env` names.
+    pub cloud_sql: Option<CloudSqlAccessDef>,
+}
+
+/// How a pipeline step reaches Cloud SQL from Cloud Build: through the Cloud SQL Auth Proxy
+/// (FACTS §6 [cbsql]), started by the step's script when its context has `cloud_sql`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloudSqlAccessDef {
+    /// The proxy image, pinned.
+    pub proxy_image: String,
+    /// The store field that holds the password secret (`password`).
+    pub password_field: String,
+    /// By store kind: the variable its client libraries read the password from (postgres:
+    /// libpq's `PGPASSWORD`), so that the URL carries none. A kind not listed gets no password.
+    #[serde(default)]
+    pub password_env: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -299,6 +428,26 @@ pub struct ChannelDef {
     pub monitoring_type: String,
     /// The Cloud Build notifier that carries build failures to this channel, if any.
     pub notifier: Option<String>,
+    /// How that notifier's configuration is written (required with `notifier`).
+    pub notifier_config: Option<NotifierDef>,
+}
+
+/// A Cloud Build notifier configuration (cloud-build-notifiers, `apiVersion:
+/// cloud-build-notifiers/v1`), written by the Cloud Build emitter for each pipeline that
+/// notifies the channel.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifierDef {
+    /// The configuration's `kind`, e.g. `SlackNotifier`.
+    pub kind: String,
+    /// The channel field (a secret) the notifier delivers with, e.g. `webhook`.
+    pub secret_field: String,
+    /// The key under `spec.notification.delivery` that names that secret, e.g. `webhookUrl`.
+    pub delivery: String,
+    /// The message template under `stdlib/templates/` (handlebars over `pipeline`, `project`
+    /// and `tag`, producing the notifier's own template; its Go actions are written `\{{…}}`).
+    /// Its file extension is the written template's.
+    pub template: Option<String>,
 }
 
 /// The loaded standard library.
@@ -318,17 +467,11 @@ pub struct StdlibError {
 impl Stdlib {
     /// The embedded standard library.
     pub fn builtin() -> Result<Stdlib, Vec<StdlibError>> {
-        Stdlib::from_files(
-            crate::embedded::STDLIB_FILES
-                .iter()
-                .map(|(p, t)| (p.to_string(), t.to_string())),
-        )
+        Stdlib::from_files(crate::embedded::STDLIB_FILES.iter().map(|(p, t)| (p.to_string(), t.to_string())))
     }
 
     /// Reads kinds (`kinds/**/*.toml`) and templates (`templates/*.hbs`) from (path, text) pairs.
-    pub fn from_files(
-        files: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Stdlib, Vec<StdlibError>> {
+    pub fn from_files(files: impl IntoIterator<Item = (String, String)>) -> Result<Stdlib, Vec<StdlibError>> {
         let mut lib = Stdlib::default();
         let mut errors = Vec::new();
         lib.add_files(files, &mut errors);
@@ -340,11 +483,7 @@ impl Stdlib {
     }
 
     /// Adds or replaces kinds and templates; later files win.
-    pub fn add_files(
-        &mut self,
-        files: impl IntoIterator<Item = (String, String)>,
-        errors: &mut Vec<StdlibError>,
-    ) {
+    pub fn add_files(&mut self, files: impl IntoIterator<Item = (String, String)>, errors: &mut Vec<StdlibError>) {
         for (path, text) in files {
             if path.ends_with(".toml") && (path.starts_with("kinds/") || path.contains("/kinds/")) {
                 match toml::from_str::<KindDef>(&text) {
@@ -356,10 +495,7 @@ impl Stdlib {
                         kind.source = path;
                         self.kinds.insert(kind.name.clone(), Arc::new(kind));
                     }
-                    Err(e) => errors.push(StdlibError {
-                        path,
-                        message: e.message().to_string(),
-                    }),
+                    Err(e) => errors.push(StdlibError { path, message: e.message().to_string() }),
                 }
             } else if let Some(name) = path.strip_prefix("templates/") {
                 self.templates.insert(name.to_string(), text);
@@ -379,30 +515,63 @@ impl Stdlib {
 impl KindDef {
     /// A kind's class section must match its class.
     fn consistency_error(&self) -> Option<String> {
-        let has =
-            |present: bool, section: &str, class: KindClass| match (present, self.class == class) {
-                (false, true) => Some(format!(
-                    "a {} kind needs a [{section}] section",
-                    class.describe()
-                )),
-                (true, false) => Some(format!(
-                    "[{section}] is only for {} kinds",
-                    class.describe()
-                )),
-                _ => None,
-            };
+        let has = |present: bool, section: &str, class: KindClass| match (present, self.class == class) {
+            (false, true) => Some(format!("a {} kind needs a [{section}] section", class.describe())),
+            (true, false) => Some(format!("[{section}] is only for {} kinds", class.describe())),
+            _ => None,
+        };
         has(self.store.is_some(), "store", KindClass::Store)
             .or_else(|| has(self.runtime.is_some(), "runtime", KindClass::Runtime))
             .or_else(|| has(self.step.is_some(), "step", KindClass::Step))
             .or_else(|| has(self.deploy.is_some(), "deploy", KindClass::Deploy))
             .or_else(|| has(self.channel.is_some(), "channel", KindClass::Channel))
+            .or_else(|| {
+                self.signals
+                    .iter()
+                    .find_map(|(name, signal)| signal.consistency_error().map(|e| format!("signal `{name}`: {e}")))
+            })
+            .or_else(|| self.runtime_name_clash())
+            .or_else(|| self.step_section_error())
+    }
+
+    /// Sections the Cloud Build emitter needs for a step's role, and a notifier's config.
+    fn step_section_error(&self) -> Option<String> {
+        if let Some(step) = &self.step {
+            if step.role == StepRole::Deploy && step.promote_script.is_none() {
+                return Some("a deploy step kind needs a `promote_script`".to_string());
+            }
+            if step.role != StepRole::Deploy && step.promote_script.is_some() {
+                return Some("`promote_script` is only for deploy step kinds".to_string());
+            }
+        }
+        match &self.channel {
+            Some(c) if c.notifier.is_some() != c.notifier_config.is_some() => {
+                Some("`notifier` and [channel.notifier_config] go together".to_string())
+            }
+            Some(ChannelDef { notifier_config: Some(n), .. }) if !self.fields.contains_key(&n.secret_field) => {
+                Some(format!("the notifier's `secret_field` `{}` is not a field of the kind", n.secret_field))
+            }
+            _ => None,
+        }
+    }
+
+    /// A runtime's fields and images share the Dockerfile template's context with the keys
+    /// sight computes, so the names must be distinct.
+    fn runtime_name_clash(&self) -> Option<String> {
+        let runtime = self.runtime.as_ref()?;
+        let images = runtime.images.keys();
+        if let Some(key) = images.clone().find(|k| self.fields.contains_key(*k)) {
+            return Some(format!("`{key}` is both a field and an image"));
+        }
+        self.fields
+            .keys()
+            .chain(images)
+            .find(|k| RuntimeDef::COMPUTED_KEYS.contains(&k.as_str()))
+            .map(|key| format!("`{key}` is computed by sight for the Dockerfile template; rename it"))
     }
 
     /// The monitored resource of this kind's signals, if it has one.
     pub fn monitored(&self) -> Option<&MonitoredResource> {
-        self.store
-            .as_ref()
-            .and_then(|s| s.monitored.as_ref())
-            .or(self.deploy.as_ref().map(|d| &d.monitored))
+        self.store.as_ref().and_then(|s| s.monitored.as_ref()).or(self.deploy.as_ref().map(|d| &d.monitored))
     }
 }

@@ -5,6 +5,19 @@ pub mod lexer;
 pub mod parser;
 
 use crate::diagnostics::Diagnostic;
+
+/// The declaration keywords and what they declare.
+pub const KEYWORDS: &[(&str, &str)] = &[
+    ("project", "the project's cloud settings"),
+    ("secret", "a secret kept in Secret Manager"),
+    ("database", "a data store"),
+    ("cache", "a data store"),
+    ("store", "a data store"),
+    ("service", "a service"),
+    ("channel", "a notification channel"),
+    ("pipeline", "a Cloud Build pipeline"),
+    ("alert", "a Cloud Monitoring alert policy"),
+];
 use crate::source::FileId;
 
 /// Parses one file. Every syntax error of the file is reported; the tree holds what parsed.
@@ -14,11 +27,5 @@ pub fn parse(file: FileId, text: &str) -> (ast::File, Vec<Diagnostic>) {
     let items = parser.file();
     let mut diagnostics = lexed.diagnostics;
     diagnostics.extend(parser.diagnostics);
-    (
-        ast::File {
-            items,
-            comments: lexed.comments,
-        },
-        diagnostics,
-    )
+    (ast::File { items, comments: lexed.comments }, diagnostics)
 }

@@ -9,7 +9,5 @@ pub fn render(template: &str, context: &serde_json::Value) -> Result<String, Str
     let mut engine = Handlebars::new();
     engine.set_strict_mode(true);
     engine.register_escape_fn(handlebars::no_escape);
-    engine
-        .render_template(template, context)
-        .map_err(|e| e.to_string())
+    engine.render_template(template, context).map_err(|e| e.to_string())
 }

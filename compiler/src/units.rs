@@ -16,9 +16,20 @@ pub fn duration_compact(ms: u64) -> String {
     out
 }
 
+/// `90000` → `90s`: the largest single unit that divides exactly, as the language writes a
+/// duration literal.
+pub fn duration_single(ms: u64) -> String {
+    for (unit, size) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000)] {
+        if ms >= size && ms.is_multiple_of(size) {
+            return format!("{}{unit}", ms / size);
+        }
+    }
+    format!("{ms}ms")
+}
+
 /// `300000` → `300s`: Google API durations are whole seconds with an `s`.
 pub fn duration_seconds(ms: u64) -> String {
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{}.{:03}s", ms / 1000, ms % 1000)
@@ -27,13 +38,8 @@ pub fn duration_seconds(ms: u64) -> String {
 
 /// `2147483648` → `2Gi`: the largest binary unit that divides the size.
 pub fn size_compact(bytes: u64) -> String {
-    for (unit, size) in [
-        ("Ti", 1u64 << 40),
-        ("Gi", 1 << 30),
-        ("Mi", 1 << 20),
-        ("Ki", 1 << 10),
-    ] {
-        if bytes >= size && bytes % size == 0 {
+    for (unit, size) in [("Ti", 1u64 << 40), ("Gi", 1 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)] {
+        if bytes >= size && bytes.is_multiple_of(size) {
             return format!("{}{unit}", bytes / size);
         }
     }
@@ -43,7 +49,7 @@ pub fn size_compact(bytes: u64) -> String {
 /// Compose memory: `512M` (mebibytes, as Docker reads `M`), or bytes when not a whole number.
 pub fn size_docker(bytes: u64) -> String {
     for (unit, size) in [("g", 1u64 << 30), ("m", 1 << 20), ("k", 1 << 10)] {
-        if bytes >= size && bytes % size == 0 {
+        if bytes >= size && bytes.is_multiple_of(size) {
             return format!("{}{}", bytes / size, unit.to_uppercase());
         }
     }

@@ -1,1 +1,11 @@
-//! The integration test binary: data-driven tests of the whole compiler.
+//! The integration test binary: data-driven tests of the whole compiler, from files.
+//!
+//! Bless every snapshot (UI cases, goldens) with `SNAPSHOTS=overwrite cargo test`, then read
+//! the diff before committing.
+
+mod cli;
+mod diagnostics;
+mod format;
+mod golden;
+mod parser;
+mod support;

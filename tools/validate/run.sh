@@ -16,7 +16,7 @@
 #                              then `shellcheck -S style` on every inline step script it dumps
 #   *.alert.yaml|yml|json, or any .yaml|.yml|.json under an alerts/ folder
 #                              gcp_schema_check.py --kind alert-policy
-#   *.service.yaml|yml|json, or any .yaml|.yml|.json under a cloudrun/ folder
+#   *.service.yaml|yml|json, or any .yaml|.yml|.json under a cloudrun/ or cloud-run/ folder
 #                              gcp_schema_check.py --kind cloudrun-service
 #   every *.yml|*.yaml         yamllint -s -c tools/validate/yamllint.yaml
 # check-jsonschema's vendor.cloudbuild schema is deliberately not used: it rejects the
@@ -122,7 +122,7 @@ validate_file() {  # validate_file DIR FILE ; returns 0 if FILE is an artifact
     *.yaml | *.yml | *.json)
       if under alerts "$dir" "$f"; then
         kind=alert-policy
-      elif under cloudrun "$dir" "$f"; then
+      elif under cloudrun "$dir" "$f" || under cloud-run "$dir" "$f"; then
         kind=cloudrun-service
       fi ;;
   esac

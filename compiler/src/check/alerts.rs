@@ -50,34 +50,23 @@ impl Checker<'_> {
                 Member::Field(f) => match (f.name.name.as_str(), &f.value.kind) {
                     ("on", ExprKind::Path(p)) => target = Some(p),
                     ("on", _) => self.type_error(&f.value, "the name of a service or store", "on"),
-                    ("notify", _) => {
-                        notify_seen = true;
+                    ("notify", value) => {
+                        // `notify = []` notifies nobody, like no `notify` at all.
+                        notify_seen = !matches!(value, ExprKind::List(items) if items.is_empty());
                         channels = self.channel_refs(&f.value);
                     }
                     ("auto_close", ExprKind::Duration(ms)) => auto_close_ms = Some(*ms),
-                    ("auto_close", _) => {
-                        self.type_error(&f.value, "a duration such as `30m`", "auto_close")
+                    ("auto_close", _) => self.type_error(&f.value, "a duration such as `30m`", "auto_close"),
+                    ("severity", ExprKind::Str(s)) if SEVERITIES.contains(&s.as_str()) => severity = s.clone(),
+                    ("severity", _) => {
+                        self.type_error(&f.value, "`\"critical\"`, `\"error\"` or `\"warning\"`", "severity")
                     }
-                    ("severity", ExprKind::Str(s)) if SEVERITIES.contains(&s.as_str()) => {
-                        severity = s.clone()
-                    }
-                    ("severity", _) => self.type_error(
-                        &f.value,
-                        "`\"critical\"`, `\"error\"` or `\"warning\"`",
-                        "severity",
-                    ),
                     (other, _) => {
-                        let help = unknown_name_help(
-                            other,
-                            ["on", "when", "notify", "auto_close", "severity"],
-                        );
+                        let help = unknown_name_help(other, ["on", "when", "notify", "auto_close", "severity"]);
                         self.report(
-                            Diagnostic::new(
-                                &codes::UNKNOWN_FIELD,
-                                format!("an alert has no field `{other}`"),
-                            )
-                            .at(f.name.span, "unknown field")
-                            .with_help(help),
+                            Diagnostic::new(&codes::UNKNOWN_FIELD, format!("an alert has no field `{other}`"))
+                                .at(f.name.span, "unknown field")
+                                .with_help(help),
                         );
                     }
                 },
@@ -95,33 +84,24 @@ impl Checker<'_> {
         }
         if !notify_seen {
             self.report(
-                Diagnostic::new(
-                    &codes::ALERT_WITHOUT_CHANNEL,
-                    format!("alert `{}` notifies nobody", item.name.name),
-                )
-                .at(item.name.span, "no `notify`")
-                .with_help("add `notify = oncall` with a declared `channel`"),
+                Diagnostic::new(&codes::ALERT_WITHOUT_CHANNEL, format!("alert `{}` notifies nobody", item.name.name))
+                    .at(item.name.span, "no `notify`")
+                    .with_help("add `notify = oncall` with a declared `channel`"),
             );
         }
         let Some(target) = target else {
             self.report(
-                Diagnostic::new(
-                    &codes::MISSING_FIELD,
-                    format!("alert `{}` watches nothing", item.name.name),
-                )
-                .at(item.name.span, "needs `on`")
-                .with_help("add `on = api` (a deployed service or a data store)"),
+                Diagnostic::new(&codes::MISSING_FIELD, format!("alert `{}` watches nothing", item.name.name))
+                    .at(item.name.span, "needs `on`")
+                    .with_help("add `on = api` (a deployed service or a data store)"),
             );
             return None;
         };
         let Some(when) = when else {
             self.report(
-                Diagnostic::new(
-                    &codes::MISSING_FIELD,
-                    format!("alert `{}` has no condition", item.name.name),
-                )
-                .at(item.name.span, "needs `when`")
-                .with_help("add `when error_rate > 1% for 5m`"),
+                Diagnostic::new(&codes::MISSING_FIELD, format!("alert `{}` has no condition", item.name.name))
+                    .at(item.name.span, "needs `when`")
+                    .with_help("add `when error_rate > 1% for 5m`"),
             );
             return None;
         };
@@ -129,55 +109,36 @@ impl Checker<'_> {
         let (kind, render_context) = if let Some(service) = services.get(&target_name) {
             let Some(deploy) = &service.deploy else {
                 self.report(
-                    Diagnostic::new(&codes::ALERT_ON_UNDEPLOYED, format!("service `{target_name}` is never deployed, so it has no metrics"))
-                        .at(target.span, "not deployed")
-                        .with_help(format!("add `deploy : cloud_run {{ … }}` to `{target_name}`, or watch a deployed service")),
+                    Diagnostic::new(
+                        &codes::ALERT_ON_UNDEPLOYED,
+                        format!("service `{target_name}` is never deployed, so it has no metrics"),
+                    )
+                    .at(target.span, "not deployed")
+                    .with_help(format!(
+                        "add `deploy : cloud_run {{ … }}` to `{target_name}`, or watch a deployed service"
+                    )),
                 );
                 return None;
             };
-            (
-                deploy.target.clone(),
-                serde_json::json!({ "name": target_name }),
-            )
+            (deploy.target.clone(), serde_json::json!({ "name": target_name }))
         } else if let Some(store) = stores.get(&target_name) {
-            let instance = store
-                .fields
-                .get("instance")
-                .and_then(Value::as_str)
-                .unwrap_or(&store.name)
-                .to_string();
+            let instance = store.fields.get("instance").and_then(Value::as_str).unwrap_or(&store.name).to_string();
             let project_id = project.map(|p| p.gcp.project.clone()).unwrap_or_default();
             (
                 store.kind.clone(),
                 serde_json::json!({ "name": target_name, "instance_id": format!("{project_id}:{instance}") }),
             )
         } else {
-            if !self.decls.services.contains_key(&target_name)
-                && !self.decls.stores.contains_key(&target_name)
-            {
-                let candidates = self
-                    .decls
-                    .services
-                    .keys()
-                    .chain(self.decls.stores.keys())
-                    .cloned()
-                    .collect();
-                self.unknown_reference(
-                    target.span,
-                    &target_name,
-                    "service or data store",
-                    candidates,
-                );
+            if !self.decls.services.contains_key(&target_name) && !self.decls.stores.contains_key(&target_name) {
+                let candidates = self.decls.services.keys().chain(self.decls.stores.keys()).cloned().collect();
+                self.unknown_reference(target.span, &target_name, "service or data store", candidates);
             }
             return None;
         };
         let signal_name = when.signal.dotted();
         let Some(signal) = kind.signals.get(&signal_name).cloned() else {
             let help = if kind.signals.is_empty() {
-                format!(
-                    "a `{}` has no signals Cloud Monitoring can watch",
-                    kind.name
-                )
+                format!("a `{}` has no signals Cloud Monitoring can watch", kind.name)
             } else {
                 unknown_name_help(&signal_name, kind.signals.keys().map(String::as_str))
             };
@@ -192,13 +153,8 @@ impl Checker<'_> {
             return None;
         };
         let monitored = kind.monitored()?.clone();
-        let (threshold, threshold_text) = self.threshold(
-            when,
-            &signal,
-            &signal_name,
-            stores.get(&target_name),
-            &kind.name,
-        )?;
+        let (threshold, threshold_text) =
+            self.threshold(when, &signal, &signal_name, stores.get(&target_name), &kind.name)?;
         let duration_ms = match when.duration.as_ref().map(|d| &d.kind) {
             None => 300_000,
             Some(ExprKind::Duration(ms)) if *ms > 0 && ms % 60_000 == 0 && *ms <= 86_400_000 => *ms,
@@ -210,14 +166,11 @@ impl Checker<'_> {
                         &codes::ALERT_DURATION_NOT_MINUTES,
                         format!(
                             "alert duration {} is not a whole number of minutes",
-                            crate::units::duration_compact(*ms)
+                            crate::units::duration_single(*ms)
                         ),
                     )
                     .at(span, "Cloud Monitoring takes multiples of 60s")
-                    .with_help(format!(
-                        "write `for {}`",
-                        crate::units::duration_compact(rounded)
-                    )),
+                    .with_help(format!("write `for {}`", crate::units::duration_single(rounded))),
                 );
                 return None;
             }
@@ -247,6 +200,8 @@ impl Checker<'_> {
             channels,
             resource_filter,
             group_by: monitored.group_by.clone(),
+            // Filled in by `check`, which knows the file paths.
+            file: String::new(),
             span: item.name.span,
         })
     }
@@ -263,16 +218,24 @@ impl Checker<'_> {
         let expr = &when.threshold;
         let text = crate::format::expr_text(expr);
         let percent = |checker: &mut Checker, p: f64| -> Option<f64> {
-            if p <= 0.0 || p > 100.0 || (p >= 100.0 && when.op == CompareOp::Gt) {
+            // `> 0%` (any error at all) and `< 100%` can fire; `> 100%` and `< 0%` cannot.
+            let label = if !(0.0..=100.0).contains(&p) {
+                "outside 0% to 100%"
+            } else if p >= 100.0 && when.op == CompareOp::Gt {
+                "a share never exceeds 100%"
+            } else if p <= 0.0 && when.op == CompareOp::Lt {
+                "a share is never below 0%"
+            } else {
+                ""
+            };
+            if !label.is_empty() {
                 checker.report(
                     Diagnostic::new(
                         &codes::THRESHOLD_OUT_OF_RANGE,
                         format!("`{name} {} {p}%` can never fire", when.op.as_str()),
                     )
-                    .at(expr.span, "outside 0% to 100%")
-                    .with_help(format!(
-                        "`{name}` is a share between 0% and 100%: pick a threshold inside it"
-                    )),
+                    .at(expr.span, label)
+                    .with_help(format!("`{name}` is a share between 0% and 100%: pick a threshold inside it")),
                 );
                 return None;
             }
@@ -282,15 +245,12 @@ impl Checker<'_> {
             checker.report(
                 Diagnostic::new(
                     &codes::THRESHOLD_UNIT_MISMATCH,
-                    format!(
-                        "`{name}` compares with {expected}, not {}",
-                        crate::check::values::describe_expr(expr)
-                    ),
+                    format!("`{name}` compares with {expected}, not {}", crate::check::values::describe_expr(expr)),
                 )
                 .at(expr.span, format!("expected {expected}"))
                 .with_help(format!(
-                    "{}; write e.g. `{}`",
-                    signal.doc,
+                    "`{name}`: {}; write e.g. `{}`",
+                    signal.doc.trim_end_matches('.'),
                     match signal.form {
                         SignalForm::Percentile => "5s",
                         SignalForm::Gauge => "10",
@@ -300,28 +260,33 @@ impl Checker<'_> {
             );
         };
         let value = match (signal.form, &expr.kind) {
-            (SignalForm::Ratio | SignalForm::Utilization, ExprKind::Percent(p)) => {
-                percent(self, *p)?
-            }
+            (SignalForm::Ratio | SignalForm::Utilization, ExprKind::Percent(p)) => percent(self, *p)?,
             (SignalForm::PercentOfField, ExprKind::Percent(p)) => {
                 let fraction = percent(self, *p)?;
                 let field = signal.percent_of.as_deref().unwrap_or("");
-                let Some(limit) = store
-                    .and_then(|s| s.fields.get(field))
-                    .and_then(Value::as_f64)
-                else {
+                let Some(limit) = store.and_then(|s| s.fields.get(field)).and_then(Value::as_f64) else {
                     self.report(
-                        Diagnostic::new(&codes::PERCENT_WITHOUT_LIMIT, format!("`{name}` is a share of `{field}`, which this `{kind}` does not declare"))
-                            .at(expr.span, "a percentage of nothing")
-                            .with_help(format!("declare `{field} = …` on the store")),
+                        Diagnostic::new(
+                            &codes::PERCENT_WITHOUT_LIMIT,
+                            match store {
+                                Some(s) => format!("`{name}` is a share of `{field}`, which `{}` does not set", s.name),
+                                None => format!("`{name}` is a share of `{field}`, which a `{kind}` target cannot set"),
+                            },
+                        )
+                        .at(expr.span, format!("{p}% of an unknown limit"))
+                        .with_help(match store {
+                            Some(s) => format!(
+                                "set `{field} = …` on `{}` to the limit the server enforces: the threshold is {p}% of it",
+                                s.name
+                            ),
+                            None => format!("the `{kind}` kind's `{name}` signal needs a `{field}` field"),
+                        }),
                     );
                     return None;
                 };
                 (fraction * limit * 1000.0).round() / 1000.0
             }
-            (SignalForm::Percentile, ExprKind::Duration(ms)) => {
-                *ms as f64 / signal.ms_per_unit.unwrap_or(1.0)
-            }
+            (SignalForm::Percentile, ExprKind::Duration(ms)) => *ms as f64 / signal.ms_per_unit.unwrap_or(1.0),
             (SignalForm::Gauge, ExprKind::Int(n)) => *n as f64,
             (SignalForm::Gauge, ExprKind::Float(f)) => *f,
             (SignalForm::Percentile, _) => {

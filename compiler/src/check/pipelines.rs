@@ -13,17 +13,9 @@ use crate::stdlib::{FieldType, KindClass, StepRole};
 use crate::syntax::ast::{Expr, ExprKind, Item, Member};
 
 /// Cloud Build machine types the API accepts and does not deprecate.
-pub const MACHINE_TYPES: &[&str] = &[
-    "UNSPECIFIED",
-    "E2_MEDIUM",
-    "E2_STANDARD_2",
-    "E2_HIGHCPU_8",
-    "E2_HIGHCPU_32",
-];
-const DEPRECATED_MACHINE_TYPES: &[(&str, &str)] = &[
-    ("N1_HIGHCPU_8", "E2_HIGHCPU_8"),
-    ("N1_HIGHCPU_32", "E2_HIGHCPU_32"),
-];
+pub const MACHINE_TYPES: &[&str] = &["UNSPECIFIED", "E2_MEDIUM", "E2_STANDARD_2", "E2_HIGHCPU_8", "E2_HIGHCPU_32"];
+const DEPRECATED_MACHINE_TYPES: &[(&str, &str)] =
+    &[("N1_HIGHCPU_8", "E2_HIGHCPU_8"), ("N1_HIGHCPU_32", "E2_HIGHCPU_32")];
 /// Built-in substitutions Cloud Build always or (for triggers) sets.
 pub const BUILTIN_SUBSTITUTIONS: &[&str] = &[
     "PROJECT_ID",
@@ -99,6 +91,7 @@ impl Checker<'_> {
         let mut steps: Vec<Step> = Vec::new();
         let mut step_spans: BTreeMap<String, Span> = BTreeMap::new();
         let mut declared_after: BTreeMap<String, Vec<(String, Span)>> = BTreeMap::new();
+        let mut step_timeout_spans: BTreeMap<String, Span> = BTreeMap::new();
         let mut handlers = Vec::new();
 
         for member in &item.body.members {
@@ -118,13 +111,20 @@ impl Checker<'_> {
                         continue;
                     }
                     step_spans.insert(s.name.name.clone(), s.name.span);
-                    declared_after.insert(
-                        s.name.name.clone(),
-                        s.after.iter().map(|a| (a.name.clone(), a.span)).collect(),
-                    );
-                    if let Some(step) =
-                        self.step(&s.name.name, &s.action, s.body.as_ref(), s.span, services)
+                    let call_block = match &s.action.kind {
+                        ExprKind::Call(c) => c.block.as_ref(),
+                        _ => None,
+                    };
+                    if let Some(span) = call_block
+                        .into_iter()
+                        .chain(s.body.as_ref())
+                        .find_map(|b| crate::check::services::find_field_span(b, "timeout"))
                     {
+                        step_timeout_spans.insert(s.name.name.clone(), span);
+                    }
+                    declared_after
+                        .insert(s.name.name.clone(), s.after.iter().map(|a| (a.name.clone(), a.span)).collect());
+                    if let Some(step) = self.step(&s.name.name, &s.action, s.body.as_ref(), s.span, services) {
                         steps.push(step);
                     }
                 }
@@ -143,23 +143,12 @@ impl Checker<'_> {
                     other => {
                         let help = unknown_name_help(
                             other,
-                            [
-                                "trigger",
-                                "machine",
-                                "timeout",
-                                "notify",
-                                "substitutions",
-                                "step",
-                                "on_failure",
-                            ],
+                            ["trigger", "machine", "timeout", "notify", "substitutions", "step", "on_failure"],
                         );
                         self.report(
-                            Diagnostic::new(
-                                &codes::UNKNOWN_FIELD,
-                                format!("a pipeline has no field `{other}`"),
-                            )
-                            .at(f.name.span, "unknown field")
-                            .with_help(help),
+                            Diagnostic::new(&codes::UNKNOWN_FIELD, format!("a pipeline has no field `{other}`"))
+                                .at(f.name.span, "unknown field")
+                                .with_help(help),
                         );
                     }
                 },
@@ -176,9 +165,7 @@ impl Checker<'_> {
                                 .at(f.name.span, "must match `^_[A-Z0-9_]+$`")
                                 .with_help(format!(
                                     "write `_{}`",
-                                    key.trim_start_matches('_')
-                                        .to_ascii_uppercase()
-                                        .replace('-', "_")
+                                    key.trim_start_matches('_').to_ascii_uppercase().replace('-', "_")
                                 )),
                             );
                             continue;
@@ -198,24 +185,18 @@ impl Checker<'_> {
                         _ => other.span(),
                     };
                     self.report(
-                        Diagnostic::new(
-                            &codes::UNKNOWN_FIELD,
-                            "a pipeline takes steps, `on_failure` and its settings",
-                        )
-                        .at(span, "not allowed here")
-                        .with_help("write `step name = kind(service, …)`"),
+                        Diagnostic::new(&codes::UNKNOWN_FIELD, "a pipeline takes steps, `on_failure` and its settings")
+                            .at(span, "not allowed here")
+                            .with_help("write `step name = kind(service, …)`"),
                     );
                 }
             }
         }
-        if timeout_ms > MAX_BUILD_MS || timeout_ms < 1000 {
+        if !(1000..=MAX_BUILD_MS).contains(&timeout_ms) {
             self.report(
-                Diagnostic::new(
-                    &codes::STEP_TIMEOUT_EXCEEDS_BUILD,
-                    "the build timeout must lie between 1s and 24h",
-                )
-                .at(timeout_span, "out of range")
-                .with_help("Cloud Build accepts build timeouts up to `24h`"),
+                Diagnostic::new(&codes::STEP_TIMEOUT_EXCEEDS_BUILD, "the build timeout must lie between 1s and 24h")
+                    .at(timeout_span, "out of range")
+                    .with_help("Cloud Build accepts build timeouts up to `24h`"),
             );
         }
 
@@ -230,26 +211,23 @@ impl Checker<'_> {
                 } else if !step_spans.contains_key(&dep) {
                     let help = unknown_name_help(&dep, names.iter().map(String::as_str));
                     self.diagnostics.push(
-                        Diagnostic::new(
-                            &codes::UNKNOWN_REFERENCE,
-                            format!("no step named `{dep}` in this pipeline"),
-                        )
-                        .at(span, "unknown step")
-                        .with_help(help),
+                        Diagnostic::new(&codes::UNKNOWN_REFERENCE, format!("no step named `{dep}` in this pipeline"))
+                            .at(span, "unknown step")
+                            .with_help(help),
                     );
                 }
             }
             if let Some(t) = step.timeout_ms {
                 if t > timeout_ms {
-                    let span = step.span;
+                    let span = step_timeout_spans.get(&step.name).copied().unwrap_or(step.span);
                     self.diagnostics.push(
                         Diagnostic::new(
                             &codes::STEP_TIMEOUT_EXCEEDS_BUILD,
                             format!(
                                 "step `{}` may run {} but the build stops after {}",
                                 step.name,
-                                crate::units::duration_compact(t),
-                                crate::units::duration_compact(timeout_ms)
+                                crate::units::duration_single(t),
+                                crate::units::duration_single(timeout_ms)
                             ),
                         )
                         .at(span, "step timeout")
@@ -261,14 +239,8 @@ impl Checker<'_> {
         }
         self.implied_edges(&mut steps, services);
         self.failure_handlers(&mut steps, &handlers, services);
-        let steps = self.order_steps(steps, &step_spans)?;
-        self.substitutions_used(
-            &steps,
-            &substitutions,
-            &substitution_spans,
-            &trigger,
-            item.name.span,
-        );
+        let steps = self.order_steps(steps, &step_spans, &declared_after)?;
+        self.substitutions_used(&steps, &substitutions, &substitution_spans, &trigger, item.name.span);
         Some(Pipeline {
             name: item.name.name.clone(),
             trigger,
@@ -297,19 +269,16 @@ impl Checker<'_> {
         let kind = match self.stdlib.kind(&kind_name) {
             Some(k) if k.class == KindClass::Step => k.clone(),
             _ => {
-                let help = unknown_name_help(
-                    &kind_name,
-                    self.stdlib
-                        .kinds_of(KindClass::Step)
-                        .map(|k| k.name.as_str()),
-                );
+                let mut help =
+                    unknown_name_help(&kind_name, self.stdlib.kinds_of(KindClass::Step).map(|k| k.name.as_str()));
+                if !help.starts_with("did you mean") {
+                    // Usually a tool (`pytest`, `ruff`) written as if it were a step kind.
+                    help.push_str(&format!("; a tool runs in a service's image: `run(<service>, \"{kind_name} …\")`"));
+                }
                 self.report(
-                    Diagnostic::new(
-                        &codes::UNKNOWN_STEP_KIND,
-                        format!("no step kind named `{kind_name}`"),
-                    )
-                    .at(call.callee.span, "unknown step kind")
-                    .with_help(help),
+                    Diagnostic::new(&codes::UNKNOWN_STEP_KIND, format!("no step kind named `{kind_name}`"))
+                        .at(call.callee.span, "unknown step kind")
+                        .with_help(help),
                 );
                 return None;
             }
@@ -324,20 +293,13 @@ impl Checker<'_> {
             let Some(param) = param else {
                 let help = format!(
                     "`{kind_name}` takes {}",
-                    def.params
-                        .iter()
-                        .map(|p| format!("`{}`", p.name))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    def.params.iter().map(|p| format!("`{}`", p.name)).collect::<Vec<_>>().join(", ")
                 );
                 let at = arg.name.as_ref().map_or(arg.value.span, |n| n.span);
                 self.report(
-                    Diagnostic::new(
-                        &codes::UNKNOWN_ARGUMENT,
-                        format!("`{kind_name}` has no such argument"),
-                    )
-                    .at(at, "surplus argument")
-                    .with_help(help),
+                    Diagnostic::new(&codes::UNKNOWN_ARGUMENT, format!("`{kind_name}` has no such argument"))
+                        .at(at, "surplus argument")
+                        .with_help(help),
                 );
                 continue;
             };
@@ -348,34 +310,23 @@ impl Checker<'_> {
         for param in &def.params {
             if param.required
                 && !params.contains_key(&param.name)
-                && !call
-                    .args
-                    .iter()
-                    .any(|a| a.name.as_ref().is_some_and(|n| n.name == param.name))
-                && call.args.len()
-                    <= def
-                        .params
-                        .iter()
-                        .position(|p| p.name == param.name)
-                        .unwrap_or(0)
+                && !call.args.iter().any(|a| a.name.as_ref().is_some_and(|n| n.name == param.name))
+                && call.args.len() <= def.params.iter().position(|p| p.name == param.name).unwrap_or(0)
             {
                 self.report(
-                    Diagnostic::new(
-                        &codes::UNKNOWN_ARGUMENT,
-                        format!("`{kind_name}` needs `{}`", param.name),
-                    )
-                    .at(call.callee.span, "missing argument")
-                    .with_help(format!("`{}`: {}", param.name, param.doc)),
+                    Diagnostic::new(&codes::UNKNOWN_ARGUMENT, format!("`{kind_name}` needs `{}`", param.name))
+                        .at(call.callee.span, "missing argument")
+                        .with_help(format!("`{}`: {}", param.name, param.doc)),
                 );
             }
         }
-        let service = params
-            .remove("service")
-            .and_then(|v| v.as_str().map(str::to_string))?;
+        let service = params.remove("service").and_then(|v| v.as_str().map(str::to_string))?;
         let _ = services;
         let mut env = BTreeMap::new();
         let mut timeout_ms = None;
-        if let Some(body) = body {
+        // Without `after`, the parser attaches the step's block to the call:
+        // `run(api, "pytest") { timeout = 10m }` — both places hold the step's settings.
+        for body in call.block.iter().chain(body) {
             for m in &body.members {
                 match m {
                     Member::Block(b) if b.name.name == "env" => {
@@ -383,9 +334,7 @@ impl Checker<'_> {
                             let Member::Field(f) = e else { continue };
                             let v = match &f.value.kind {
                                 ExprKind::Str(s) => EnvValue::Text(s.clone()),
-                                ExprKind::Path(p)
-                                    if p.segments.first().is_some_and(|s| s.name == "secret") =>
-                                {
+                                ExprKind::Path(p) if p.segments.first().is_some_and(|s| s.name == "secret") => {
                                     match self.secret_ref(p, &f.name.name) {
                                         Some(Value::Secret(s)) => EnvValue::Secret(s),
                                         _ => continue,
@@ -410,12 +359,9 @@ impl Checker<'_> {
                             _ => other.span(),
                         };
                         self.report(
-                            Diagnostic::new(
-                                &codes::UNKNOWN_FIELD,
-                                "a step takes only `env { … }` and `timeout`",
-                            )
-                            .at(span, "unknown field")
-                            .with_help("write `timeout = 10m` or `env { NAME = \"value\" }`"),
+                            Diagnostic::new(&codes::UNKNOWN_FIELD, "a step takes only `env { … }` and `timeout`")
+                                .at(span, "unknown field")
+                                .with_help("write `timeout = 10m` or `env { NAME = \"value\" }`"),
                         );
                     }
                 }
@@ -445,37 +391,36 @@ impl Checker<'_> {
     /// the image, push before deploy, deploy before smoke.
     fn implied_edges(&mut self, steps: &mut [Step], services: &BTreeMap<String, Service>) {
         let by_role = |steps: &[Step], role: StepRole, service: &str| -> Vec<String> {
-            steps
-                .iter()
-                .filter(|s| s.role == role && s.service == service)
-                .map(|s| s.name.clone())
-                .collect()
+            steps.iter().filter(|s| s.role == role && s.service == service).map(|s| s.name.clone()).collect()
         };
         let snapshot: Vec<Step> = steps.to_vec();
+        let needs_build = |step: &Step| {
+            services.get(&step.service).is_some_and(|s| s.build.is_some())
+                && matches!(step.role, StepRole::Run | StepRole::Test | StepRole::Push | StepRole::Deploy)
+        };
+        // One missing build is one mistake: reported once per service, at its first user.
+        let mut unbuilt: BTreeMap<&str, Vec<&Step>> = BTreeMap::new();
+        for step in snapshot.iter().filter(|s| needs_build(s)) {
+            if by_role(&snapshot, StepRole::Build, &step.service).is_empty() {
+                unbuilt.entry(step.service.as_str()).or_default().push(step);
+            }
+        }
+        for (service, users) in &unbuilt {
+            let Some((first, others)) = users.split_first() else { continue };
+            let mut d = Diagnostic::new(
+                &codes::STEP_IMAGE_NOT_BUILT,
+                format!("step `{}` uses the image of `{service}`, which no step builds", first.name),
+            )
+            .at(first.span, "nothing builds this image")
+            .with_help(format!("add `step build_{service} = docker_build({service})` before it"));
+            for other in others {
+                d = d.with_label(other.span, "uses it too");
+            }
+            self.diagnostics.push(d);
+        }
         for step in steps.iter_mut() {
             let builds = by_role(&snapshot, StepRole::Build, &step.service);
-            let built = services
-                .get(&step.service)
-                .is_some_and(|s| s.build.is_some());
-            let needs_build = matches!(step.role, StepRole::Run | StepRole::Test | StepRole::Push)
-                || (step.role == StepRole::Deploy && built);
-            if needs_build && built {
-                if builds.is_empty() {
-                    self.diagnostics.push(
-                        Diagnostic::new(
-                            &codes::STEP_IMAGE_NOT_BUILT,
-                            format!(
-                                "step `{}` uses the image of `{}`, which no step builds",
-                                step.name, step.service
-                            ),
-                        )
-                        .at(step.span, "nothing builds this image")
-                        .with_help(format!(
-                            "add `step build_{0} = docker_build({0})` before it",
-                            step.service
-                        )),
-                    );
-                }
+            if needs_build(step) {
                 for b in builds {
                     if !step.wait_for.contains(&b) {
                         step.wait_for.push(b);
@@ -504,16 +449,10 @@ impl Checker<'_> {
                         self.diagnostics.push(
                             Diagnostic::new(
                                 &codes::SMOKE_BEFORE_DEPLOY,
-                                format!(
-                                    "step `{}` smoke-tests `{}`, but no step deploys it",
-                                    step.name, step.service
-                                ),
+                                format!("step `{}` smoke-tests `{}`, but no step deploys it", step.name, step.service),
                             )
                             .at(step.span, "nothing to test")
-                            .with_help(format!(
-                                "add `step release = deploy({})` before the smoke test",
-                                step.service
-                            )),
+                            .with_help(format!("add `step release = deploy({})` before the smoke test", step.service)),
                         );
                     }
                     for d in deploys {
@@ -536,8 +475,7 @@ impl Checker<'_> {
         let _ = services;
         for handler in handlers {
             let Some(index) = steps.iter().position(|s| s.name == handler.step.name) else {
-                let help =
-                    unknown_name_help(&handler.step.name, steps.iter().map(|s| s.name.as_str()));
+                let help = unknown_name_help(&handler.step.name, steps.iter().map(|s| s.name.as_str()));
                 self.report(
                     Diagnostic::new(
                         &codes::UNKNOWN_REFERENCE,
@@ -549,40 +487,28 @@ impl Checker<'_> {
                 continue;
             };
             let ExprKind::Call(call) = &handler.action.kind else {
-                self.type_error(
-                    &handler.action,
-                    "an action such as `rollback(api)`",
-                    "on_failure",
-                );
+                self.type_error(&handler.action, "an action such as `rollback(api)`", "on_failure");
                 continue;
             };
             let kind = match self.stdlib.kind(&call.callee.dotted()) {
-                Some(k)
-                    if k.step
-                        .as_ref()
-                        .is_some_and(|s| s.role == StepRole::Rollback) =>
-                {
-                    k.clone()
-                }
+                Some(k) if k.step.as_ref().is_some_and(|s| s.role == StepRole::Rollback) => k.clone(),
                 _ => {
-                    let help = unknown_name_help(
-                        &call.callee.dotted(),
-                        self.stdlib
-                            .kinds_of(KindClass::Step)
-                            .filter(|k| {
-                                k.step
-                                    .as_ref()
-                                    .is_some_and(|s| s.role == StepRole::Rollback)
-                            })
-                            .map(|k| k.name.as_str()),
-                    );
+                    let rollbacks: Vec<String> = self
+                        .stdlib
+                        .kinds_of(KindClass::Step)
+                        .filter(|k| k.step.as_ref().is_some_and(|s| s.role == StepRole::Rollback))
+                        .map(|k| format!("`{}(<service>)`", k.name))
+                        .collect();
                     self.report(
                         Diagnostic::new(
                             &codes::INVALID_ON_FAILURE,
                             format!("`{}` cannot handle a failure", call.callee.dotted()),
                         )
                         .at(call.callee.span, "not a rollback action")
-                        .with_help(help),
+                        .with_help(format!(
+                            "an `on_failure` handler is {}; to hear about failures, set `notify = <channel>` on the pipeline",
+                            rollbacks.join(" or ")
+                        )),
                     );
                     continue;
                 }
@@ -615,17 +541,11 @@ impl Checker<'_> {
                 );
                 continue;
             }
-            if !steps
-                .iter()
-                .any(|s| s.role == StepRole::Deploy && s.service == service)
-            {
+            if !steps.iter().any(|s| s.role == StepRole::Deploy && s.service == service) {
                 self.report(
                     Diagnostic::new(
                         &codes::ROLLBACK_WITHOUT_DEPLOY,
-                        format!(
-                            "`{}` rolls back `{service}`, which no step deploys",
-                            kind.name
-                        ),
+                        format!("`{}` rolls back `{service}`, which no step deploys", kind.name),
                     )
                     .at(handler.action.span, "nothing to roll back")
                     .with_help(format!(
@@ -641,17 +561,15 @@ impl Checker<'_> {
         }
     }
 
-    /// Topological order (ties by declaration order); a cycle is reported edge by edge.
+    /// Topological order (ties by declaration order); a cycle is reported edge by edge, each
+    /// edge at its `after` entry (implied edges at the step's name).
     fn order_steps(
         &mut self,
         steps: Vec<Step>,
         spans: &BTreeMap<String, Span>,
+        declared_after: &BTreeMap<String, Vec<(String, Span)>>,
     ) -> Option<Vec<Step>> {
-        let index: BTreeMap<&str, usize> = steps
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.name.as_str(), i))
-            .collect();
+        let index: BTreeMap<&str, usize> = steps.iter().enumerate().map(|(i, s)| (s.name.as_str(), i)).collect();
         let mut graph: DiGraphMap<usize, (), std::hash::RandomState> = DiGraphMap::new();
         for (i, step) in steps.iter().enumerate() {
             graph.add_node(i);
@@ -667,37 +585,37 @@ impl Checker<'_> {
             cyclic = true;
             let mut members: Vec<usize> = scc.clone();
             members.sort_unstable();
-            let names: Vec<&str> = members
-                .iter()
-                .filter_map(|i| steps.get(*i).map(|s| s.name.as_str()))
-                .collect();
-            let first = members.first().and_then(|i| steps.get(*i));
-            let Some(first) = first else { continue };
+            let names: Vec<&str> = members.iter().filter_map(|i| steps.get(*i).map(|s| s.name.as_str())).collect();
+            let mut edges: Vec<(Span, String)> = Vec::new();
+            for &i in &members {
+                let Some(step) = steps.get(i) else { continue };
+                for dep in step.wait_for.iter().filter(|d| names.contains(&d.as_str())) {
+                    let written = declared_after
+                        .get(&step.name)
+                        .and_then(|after| after.iter().find(|(name, _)| name == dep))
+                        .map(|(_, span)| *span);
+                    edges.push(match written {
+                        Some(span) => (span, format!("`{}` waits for `{dep}`", step.name)),
+                        None => (
+                            spans.get(&step.name).copied().unwrap_or(step.span),
+                            format!("`{}` waits for `{dep}` (implied by their kinds)", step.name),
+                        ),
+                    });
+                }
+            }
+            let mut edges = edges.into_iter();
+            let Some((span, label)) = edges.next() else { continue };
             let mut d = Diagnostic::new(
                 &codes::DEPENDENCY_CYCLE,
                 format!(
                     "steps {} wait for each other",
-                    names
-                        .iter()
-                        .map(|n| format!("`{n}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
                 ),
             )
-            .at(
-                spans.get(&first.name).copied().unwrap_or(first.span),
-                format!("`{}` is part of the cycle", first.name),
-            )
+            .at(span, label)
             .with_help("remove one of the `after` edges so that the steps can run in some order");
-            for &i in &members {
-                if let Some(step) = steps.get(i) {
-                    for dep in step.wait_for.iter().filter(|d| names.contains(&d.as_str())) {
-                        d = d.with_label(
-                            spans.get(&step.name).copied().unwrap_or(step.span),
-                            format!("`{}` waits for `{dep}`", step.name),
-                        );
-                    }
-                }
+            for (span, label) in edges {
+                d = d.with_label(span, label);
             }
             self.report(d);
         }
@@ -711,11 +629,9 @@ impl Checker<'_> {
             let next = (0..steps.len()).find(|&i| {
                 !placed.get(i).copied().unwrap_or(true)
                     && steps.get(i).is_some_and(|s| {
-                        s.wait_for.iter().all(|d| {
-                            index
-                                .get(d.as_str())
-                                .is_none_or(|&j| placed.get(j).copied().unwrap_or(false))
-                        })
+                        s.wait_for
+                            .iter()
+                            .all(|d| index.get(d.as_str()).is_none_or(|&j| placed.get(j).copied().unwrap_or(false)))
                     })
             })?;
             if let Some(p) = placed.get_mut(next) {
@@ -724,12 +640,7 @@ impl Checker<'_> {
             order.push(next);
         }
         let mut slots: Vec<Option<Step>> = steps.into_iter().map(Some).collect();
-        Some(
-            order
-                .into_iter()
-                .filter_map(|i| slots.get_mut(i).and_then(Option::take))
-                .collect(),
-        )
+        Some(order.into_iter().filter_map(|i| slots.get_mut(i).and_then(Option::take)).collect())
     }
 
     fn substitutions_used(
@@ -763,14 +674,8 @@ impl Checker<'_> {
                         used.insert(name);
                     } else if BUILTIN_SUBSTITUTIONS.contains(&name.as_str()) {
                         if matches!(trigger, Trigger::Manual)
-                            && [
-                                "SHORT_SHA",
-                                "COMMIT_SHA",
-                                "BRANCH_NAME",
-                                "TAG_NAME",
-                                "REPO_NAME",
-                            ]
-                            .contains(&name.as_str())
+                            && ["SHORT_SHA", "COMMIT_SHA", "BRANCH_NAME", "TAG_NAME", "REPO_NAME"]
+                                .contains(&name.as_str())
                         {
                             self.report(
                                 Diagnostic::new(
@@ -778,20 +683,20 @@ impl Checker<'_> {
                                     format!("`${name}` is empty in a manually submitted build"),
                                 )
                                 .at(step.span, "used here")
-                                .with_label(
-                                    pipeline_span,
-                                    "this pipeline has no repository trigger",
-                                )
-                                .with_help(
-                                    "add `trigger = push(branch = \"main\")`, or use `$BUILD_ID`",
-                                ),
+                                .with_label(pipeline_span, "this pipeline has no repository trigger")
+                                .with_help("add `trigger = push(branch = \"main\")`, or use `$BUILD_ID`"),
                             );
                         }
                     } else {
                         self.report(
-                            Diagnostic::new(&codes::INVALID_SUBSTITUTION, format!("`${name}` is neither a built-in substitution nor a user one"))
-                                .at(step.span, "used here")
-                                .with_help(format!("for a shell variable write `$${name}`; user substitutions start with `_`")),
+                            Diagnostic::new(
+                                &codes::INVALID_SUBSTITUTION,
+                                format!("`${name}` is neither a built-in substitution nor a user one"),
+                            )
+                            .at(step.span, "used here")
+                            .with_help(format!(
+                                "for a shell variable write `$${name}`; user substitutions start with `_`"
+                            )),
                         );
                     }
                 }
@@ -813,39 +718,27 @@ impl Checker<'_> {
 
     fn trigger(&mut self, expr: &Expr) -> Option<Trigger> {
         let ExprKind::Call(call) = &expr.kind else {
-            self.type_error(
-                expr,
-                "a trigger such as `push(branch = \"main\")`",
-                "trigger",
-            );
+            self.type_error(expr, "a trigger such as `push(branch = \"main\")`", "trigger");
             return None;
         };
         let arg = |name: &str| {
-            call.args
-                .iter()
-                .find(|a| a.name.as_ref().is_some_and(|n| n.name == name))
-                .and_then(|a| match &a.value.kind {
+            call.args.iter().find(|a| a.name.as_ref().is_some_and(|n| n.name == name)).and_then(|a| {
+                match &a.value.kind {
                     ExprKind::Str(s) => Some(s.clone()),
                     _ => None,
-                })
+                }
+            })
         };
         match call.callee.dotted().as_str() {
-            "push" => Some(Trigger::Push {
-                branch: arg("branch").unwrap_or_else(|| "main".into()),
-            }),
-            "tag" => Some(Trigger::Tag {
-                pattern: arg("pattern").unwrap_or_else(|| "v.*".into()),
-            }),
+            "push" => Some(Trigger::Push { branch: arg("branch").unwrap_or_else(|| "main".into()) }),
+            "tag" => Some(Trigger::Tag { pattern: arg("pattern").unwrap_or_else(|| "v.*".into()) }),
             "manual" => Some(Trigger::Manual),
             other => {
                 let help = unknown_name_help(other, ["push", "tag", "manual"]);
                 self.report(
-                    Diagnostic::new(
-                        &codes::UNKNOWN_REFERENCE,
-                        format!("no trigger named `{other}`"),
-                    )
-                    .at(call.callee.span, "unknown trigger")
-                    .with_help(help),
+                    Diagnostic::new(&codes::UNKNOWN_REFERENCE, format!("no trigger named `{other}`"))
+                        .at(call.callee.span, "unknown trigger")
+                        .with_help(help),
                 );
                 None
             }
@@ -864,15 +757,15 @@ impl Checker<'_> {
             Some((_, new)) => {
                 format!("`{m}` is deprecated by the Cloud Build API: write `\"{new}\"`")
             }
-            None => unknown_name_help(m, MACHINE_TYPES.iter().copied()),
+            None => format!(
+                "Cloud Build machine types are {}",
+                MACHINE_TYPES.iter().map(|t| format!("`\"{t}\"`")).collect::<Vec<_>>().join(", ")
+            ),
         };
         self.report(
-            Diagnostic::new(
-                &codes::INVALID_MACHINE_TYPE,
-                format!("`{m}` is not a current Cloud Build machine type"),
-            )
-            .at(expr.span, "invalid machine type")
-            .with_help(help),
+            Diagnostic::new(&codes::INVALID_MACHINE_TYPE, format!("`{m}` is not a current Cloud Build machine type"))
+                .at(expr.span, "invalid machine type")
+                .with_help(help),
         );
         None
     }
@@ -891,18 +784,11 @@ impl Checker<'_> {
             let name = path.dotted();
             if self.decls.channels.contains_key(&name) {
                 out.push(name);
-            } else if self.decls.services.contains_key(&name)
-                || self.decls.stores.contains_key(&name)
-            {
+            } else if self.decls.services.contains_key(&name) || self.decls.stores.contains_key(&name) {
                 self.report(
-                    Diagnostic::new(
-                        &codes::WRONG_REFERENCE_TARGET,
-                        format!("`{name}` is not a channel"),
-                    )
-                    .at(path.span, "cannot be notified")
-                    .with_help(
-                        "declare `channel oncall : slack { … }` and write `notify = oncall`",
-                    ),
+                    Diagnostic::new(&codes::WRONG_REFERENCE_TARGET, format!("`{name}` is not a channel"))
+                        .at(path.span, "cannot be notified")
+                        .with_help("declare `channel oncall : slack { … }` and write `notify = oncall`"),
                 );
             } else {
                 let candidates = self.decls.channels.keys().cloned().collect();
@@ -917,9 +803,7 @@ pub fn is_substitution_key(key: &str) -> bool {
     key.len() > 1
         && key.len() <= 100
         && key.starts_with('_')
-        && key
-            .chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        && key.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
 /// `$NAME` and `${NAME}` references in text, skipping `$$` (a literal `$` for Cloud Build).
@@ -936,10 +820,7 @@ pub fn substitution_refs(text: &str) -> Vec<String> {
             let braced = bytes.get(i + 1) == Some(&b'{');
             let start = if braced { i + 2 } else { i + 1 };
             let mut end = start;
-            while bytes
-                .get(end)
-                .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
-            {
+            while bytes.get(end).is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_') {
                 end += 1;
             }
             if end > start {

@@ -32,50 +32,33 @@ const SERVICE_FIELDS: &[&str] = &[
 
 impl<'a> Checker<'a> {
     /// Resolves `name : kind` against the stdlib, reporting a missing, unknown or misused kind.
-    pub fn kind_of(
-        &mut self,
-        kind: Option<&Ident>,
-        class: KindClass,
-        what: &str,
-        at: &Ident,
-    ) -> Option<Arc<KindDef>> {
-        let candidates: Vec<String> = self
-            .stdlib
-            .kinds_of(class)
-            .map(|k| k.name.clone())
-            .collect();
+    pub fn kind_of(&mut self, kind: Option<&Ident>, class: KindClass, what: &str, at: &Ident) -> Option<Arc<KindDef>> {
+        let candidates: Vec<String> = self.stdlib.kinds_of(class).map(|k| k.name.clone()).collect();
         let Some(kind) = kind else {
             self.report(
-                Diagnostic::new(
-                    &codes::MISSING_KIND,
-                    format!("{what} `{}` has no kind", at.name),
-                )
-                .at(at.span, "needs `: <kind>`")
-                .with_help(format!(
-                    "write `{} : <kind>`, with a kind among {}",
-                    at.name,
-                    candidates
-                        .iter()
-                        .map(|c| format!("`{c}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )),
+                Diagnostic::new(&codes::MISSING_KIND, format!("{what} `{}` has no kind", at.name))
+                    .at(at.span, "needs `: <kind>`")
+                    .with_help(format!(
+                        "write `{} : <kind>`, with a kind among {}",
+                        at.name,
+                        candidates.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+                    )),
             );
             return None;
         };
         match self.stdlib.kind(&kind.name) {
             Some(def) if def.class == class => Some(def.clone()),
             Some(def) => {
-                let help = unknown_name_help(&kind.name, candidates.iter().map(String::as_str));
+                let help = format!(
+                    "`{}` takes a {} kind: {}",
+                    at.name,
+                    class.describe(),
+                    candidates.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+                );
                 self.report(
                     Diagnostic::new(
                         &codes::WRONG_KIND_CLASS,
-                        format!(
-                            "`{}` is a {}, not a {}",
-                            kind.name,
-                            def.class.describe(),
-                            class.describe()
-                        ),
+                        format!("`{}` is a {}, not a {}", kind.name, def.class.describe(), class.describe()),
                     )
                     .at(kind.span, format!("a {} kind", def.class.describe()))
                     .with_help(help),
@@ -101,12 +84,7 @@ impl<'a> Checker<'a> {
         let mut out = BTreeMap::new();
         let items: Vec<&Item> = self.decls.stores.values().copied().collect();
         for item in items {
-            let Some(kind) = self.kind_of(
-                item.kind.as_ref(),
-                KindClass::Store,
-                "data store",
-                &item.name,
-            ) else {
+            let Some(kind) = self.kind_of(item.kind.as_ref(), KindClass::Store, "data store", &item.name) else {
                 continue;
             };
             if let Some(store) = self.store(item, kind) {
@@ -125,15 +103,32 @@ impl<'a> Checker<'a> {
                 _ => None,
             }) {
                 self.report(
-                    Diagnostic::new(&codes::INVALID_OVERLAY, format!("data store `{}` cannot have a `{overlay}` overlay", item.name.name))
-                        .at(b.name.span, "overlays are for services")
-                        .with_help("stores are the same in every environment; the test file makes them ephemeral by itself"),
+                    Diagnostic::new(
+                        &codes::INVALID_OVERLAY,
+                        format!("data store `{}` cannot have a `{overlay}` overlay", item.name.name),
+                    )
+                    .at(b.name.span, "overlays are for services")
+                    .with_help(
+                        "stores are the same in every environment; the test file makes them ephemeral by itself",
+                    ),
                 );
             }
         }
-        let rest = Block { members: rest.members.into_iter().filter(|m| !matches!(m, Member::Block(b) if ["dev", "prod", "test"].contains(&b.name.name.as_str()))).collect(), span: rest.span };
+        let rest = Block {
+            members: rest
+                .members
+                .into_iter()
+                .filter(|m| !matches!(m, Member::Block(b) if ["dev", "prod", "test"].contains(&b.name.name.as_str())))
+                .collect(),
+            span: rest.span,
+        };
         let owner = format!("a `{}` store", kind.name);
         let fields = self.fields(&rest, &kind.fields, &owner, item.name.span);
+        // A required field that is missing or mistyped is already reported; the templates
+        // would only fail again on it.
+        if kind.fields.iter().any(|(name, def)| def.required && !fields.contains_key(name)) {
+            return None;
+        }
 
         let mut context = serde_json::Map::new();
         for (name, value) in &fields {
@@ -143,15 +138,8 @@ impl<'a> Checker<'a> {
         for (name, value) in &fields {
             if let Value::Secret(secret) = value {
                 secrets.push(secret.clone());
-                let key = if name == "password" {
-                    "password_file".to_string()
-                } else {
-                    format!("{name}_file")
-                };
-                context.insert(
-                    key,
-                    serde_json::Value::String(format!("/run/secrets/{secret}")),
-                );
+                let key = if name == "password" { "password_file".to_string() } else { format!("{name}_file") };
+                context.insert(key, serde_json::Value::String(format!("/run/secrets/{secret}")));
             }
         }
         let context = serde_json::Value::Object(context);
@@ -160,9 +148,15 @@ impl<'a> Checker<'a> {
                 Ok(s) => Some(s),
                 Err(e) => {
                     checker.report(
-                        Diagnostic::new(&codes::MISSING_FIELD, format!("the `{}` kind cannot render its {what}", kind.name))
-                            .at(item.name.span, "in this store")
-                            .with_help(format!("set the fields its template needs ({e}); `{}` in the stdlib defines it", kind.source)),
+                        Diagnostic::new(
+                            &codes::MISSING_FIELD,
+                            format!("the `{}` kind cannot render its {what}", kind.name),
+                        )
+                        .at(item.name.span, "in this store")
+                        .with_help(format!(
+                            "set the fields its template needs ({e}); `{}` in the stdlib defines it",
+                            kind.source
+                        )),
                     );
                     None
                 }
@@ -176,8 +170,7 @@ impl<'a> Checker<'a> {
         for (key, text) in &def.environment {
             environment.insert(key.clone(), render(self, text, "environment")?);
         }
-        if let (Some(Value::Map(settings)), Some(env)) = (fields.get("settings"), &def.settings_env)
-        {
+        if let (Some(Value::Map(settings)), Some(env)) = (fields.get("settings"), &def.settings_env) {
             self.renamed_settings(item, &fields, def, settings);
             for (key, value) in settings {
                 let name = format!("{}{}", env.prefix, key.replace('_', "__").replace('.', "_"));
@@ -228,11 +221,7 @@ impl<'a> Checker<'a> {
         for key in settings.keys() {
             for (old, renamed) in &def.renamed_settings {
                 if key.starts_with(old.as_str()) && major >= renamed.since_major {
-                    let new_key = format!(
-                        "{}{}",
-                        renamed.replacement,
-                        key.get(old.len()..).unwrap_or("")
-                    );
+                    let new_key = format!("{}{}", renamed.replacement, key.get(old.len()..).unwrap_or(""));
                     let span = find_field_span(&item.body, key).unwrap_or(item.name.span);
                     self.report(
                         Diagnostic::new(
@@ -247,13 +236,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn health_override(
-        &mut self,
-        block: &Block,
-        health: &mut Health,
-        def: &crate::stdlib::StoreDef,
-        store: &str,
-    ) {
+    fn health_override(&mut self, block: &Block, health: &mut Health, def: &crate::stdlib::StoreDef, store: &str) {
         for member in &block.members {
             let Member::Field(f) = member else { continue };
             let slot = match f.name.name.as_str() {
@@ -268,17 +251,11 @@ impl<'a> Checker<'a> {
                     continue;
                 }
                 other => {
-                    let help = unknown_name_help(
-                        other,
-                        ["interval", "timeout", "start_period", "retries"],
-                    );
+                    let help = unknown_name_help(other, ["interval", "timeout", "start_period", "retries"]);
                     self.report(
-                        Diagnostic::new(
-                            &codes::UNKNOWN_FIELD,
-                            format!("a health check has no field `{other}`"),
-                        )
-                        .at(f.name.span, "unknown field")
-                        .with_help(help),
+                        Diagnostic::new(&codes::UNKNOWN_FIELD, format!("a health check has no field `{other}`"))
+                            .at(f.name.span, "unknown field")
+                            .with_help(help),
                     );
                     continue;
                 }
@@ -295,9 +272,16 @@ impl<'a> Checker<'a> {
             };
             if let Some(min) = minimum.and_then(parse_duration).filter(|min| ms < *min) {
                 self.report(
-                    Diagnostic::new(&codes::HEALTHCHECK_TOO_SHORT, format!("the health check `{}` of `{store}` is shorter than it needs", f.name.name))
-                        .at(f.value.span, format!("at least {} is needed", crate::units::duration_compact(min)))
-                        .with_help(format!("write `{} = {}`: the probe starts a JVM and would fail while the store is healthy", f.name.name, crate::units::duration_compact(min))),
+                    Diagnostic::new(
+                        &codes::HEALTHCHECK_TOO_SHORT,
+                        format!("the health check `{}` of `{store}` is shorter than it needs", f.name.name),
+                    )
+                    .at(f.value.span, format!("at least {} is needed", crate::units::duration_single(min)))
+                    .with_help(format!(
+                        "write `{} = {}`: the probe starts a JVM and would fail while the store is healthy",
+                        f.name.name,
+                        crate::units::duration_single(min)
+                    )),
                 );
             }
         }
@@ -325,12 +309,7 @@ impl<'a> Checker<'a> {
         out
     }
 
-    fn service(
-        &mut self,
-        item: &Item,
-        stores: &BTreeMap<String, Store>,
-        project: Option<&Project>,
-    ) -> Option<Service> {
+    fn service(&mut self, item: &Item, stores: &BTreeMap<String, Store>, project: Option<&Project>) -> Option<Service> {
         let name = item.name.name.clone();
         let mut seen: BTreeMap<String, crate::source::Span> = BTreeMap::new();
         let mut port = None;
@@ -339,15 +318,12 @@ impl<'a> Checker<'a> {
         let mut health = None;
         let mut deploy_block = None;
         let mut depends_on: Vec<Dependency> = Vec::new();
-        let mut base = ServiceConfig {
-            command: Vec::new(),
-            env: BTreeMap::new(),
-            mounts: Vec::new(),
-            publish: None,
-            replicas: 1,
-        };
+        let mut base =
+            ServiceConfig { command: Vec::new(), env: BTreeMap::new(), mounts: Vec::new(), publish: None, replicas: 1 };
         let mut overlays: BTreeMap<Env, &Block> = BTreeMap::new();
         let mut publish_set = false;
+        // A `build` whose kind was rejected is already reported: not also "neither build nor image".
+        let mut build_written = false;
 
         for member in &item.body.members {
             let field_name = match member {
@@ -355,50 +331,35 @@ impl<'a> Checker<'a> {
                 Member::Block(b) => &b.name,
                 other => {
                     self.report(
-                        Diagnostic::new(
-                            &codes::SYNTAX_ERROR,
-                            "a service takes only fields and blocks",
-                        )
-                        .at(other.span(), "not allowed here")
-                        .with_help("steps belong in pipelines, `when` in alerts"),
+                        Diagnostic::new(&codes::SYNTAX_ERROR, "a service takes only fields and blocks")
+                            .at(other.span(), "not allowed here")
+                            .with_help("steps belong in pipelines, `when` in alerts"),
                     );
                     continue;
                 }
             };
             if let Some(first) = seen.insert(field_name.name.clone(), field_name.span) {
                 self.report(
-                    Diagnostic::new(
-                        &codes::DUPLICATE_FIELD,
-                        format!("`{}` is set twice", field_name.name),
-                    )
-                    .at(field_name.span, "set again here")
-                    .with_label(first, "first set here")
-                    .with_help("remove one of them"),
+                    Diagnostic::new(&codes::DUPLICATE_FIELD, format!("`{}` is set twice", field_name.name))
+                        .at(field_name.span, "set again here")
+                        .with_label(first, "first set here")
+                        .with_help("remove one of them"),
                 );
                 continue;
             }
             match (field_name.name.as_str(), member) {
                 ("build", Member::Block(b)) => {
-                    if let Some(runtime) =
-                        self.kind_of(b.kind.as_ref(), KindClass::Runtime, "build", &b.name)
-                    {
-                        let fields = self.fields(
-                            &b.body,
-                            &runtime.fields,
-                            &format!("a `{}` build", runtime.name),
-                            b.name.span,
-                        );
+                    build_written = true;
+                    if let Some(runtime) = self.kind_of(b.kind.as_ref(), KindClass::Runtime, "build", &b.name) {
+                        let fields =
+                            self.fields(&b.body, &runtime.fields, &format!("a `{}` build", runtime.name), b.name.span);
                         let context = fields
                             .get("context")
                             .and_then(Value::as_str)
                             .unwrap_or(&name)
                             .trim_end_matches('/')
                             .to_string();
-                        build = Some(Build {
-                            runtime,
-                            context,
-                            fields,
-                        });
+                        build = Some(Build { runtime, context, fields });
                     }
                 }
                 ("deploy", Member::Block(b)) => deploy_block = Some(b),
@@ -427,30 +388,38 @@ impl<'a> Checker<'a> {
                     ExprKind::Str(s) => image = Some((s.clone(), f.value.span)),
                     _ => self.type_error(&f.value, "a string", "image"),
                 },
-                ("command", Member::Field(f)) => {
-                    base.command = self.strings(&f.value, "command").unwrap_or_default()
-                }
+                ("command", Member::Field(f)) => base.command = self.strings(&f.value, "command").unwrap_or_default(),
                 ("mount", Member::Field(f)) => {
+                    let written = match &f.value.kind {
+                        ExprKind::List(items)
+                            if !items.is_empty() && items.iter().all(|i| matches!(i.kind, ExprKind::Str(_))) =>
+                        {
+                            items
+                                .iter()
+                                .filter_map(|i| match &i.kind {
+                                    ExprKind::Str(m) => Some(format!("{m:?}")),
+                                    _ => None,
+                                })
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        }
+                        _ => "\"./app:/app/app\"".to_string(),
+                    };
                     self.report(
                         Diagnostic::new(&codes::INVALID_OVERLAY, "bind mounts belong in the `dev` or `test` overlay")
                             .at(f.name.span, "would reach production")
-                            .with_help("move it into `dev { mount = [\"./app:/app/app\"] }`: production images carry their code"),
+                            .with_help(format!(
+                                "move it into `dev {{ mount = [{written}] }}`: production images carry their code"
+                            )),
                     );
                 }
-                ("replicas", Member::Field(f)) => {
-                    base.replicas = self.replicas(&f.value).unwrap_or(1)
-                }
+                ("replicas", Member::Field(f)) => base.replicas = self.replicas(&f.value).unwrap_or(1),
                 ("health", Member::Field(f)) => health = self.http_health(&f.value),
                 ("depends_on", Member::Field(f)) => depends_on = self.dependencies(&f.value, &name),
-                (other, Member::Field(f)) if !SERVICE_FIELDS.contains(&other) => {
-                    self.unknown_service_field(&f.name)
-                }
-                (other, Member::Block(b)) if !SERVICE_FIELDS.contains(&other) => {
-                    self.unknown_service_field(&b.name)
-                }
+                (other, Member::Field(f)) if !SERVICE_FIELDS.contains(&other) => self.unknown_service_field(&f.name),
+                (other, Member::Block(b)) if !SERVICE_FIELDS.contains(&other) => self.unknown_service_field(&b.name),
                 (other, m) => {
-                    let expect_block =
-                        ["build", "deploy", "env", "dev", "prod", "test"].contains(&other);
+                    let expect_block = ["build", "deploy", "env", "dev", "prod", "test"].contains(&other);
                     let span = match m {
                         Member::Field(f) => f.span,
                         Member::Block(b) => b.name.span,
@@ -464,10 +433,7 @@ impl<'a> Checker<'a> {
                     self.report(
                         Diagnostic::new(
                             &codes::TYPE_MISMATCH,
-                            format!(
-                                "`{other}` is {}",
-                                if expect_block { "a block" } else { "a field" }
-                            ),
+                            format!("`{other}` is {}", if expect_block { "a block" } else { "a field" }),
                         )
                         .at(span, "wrong form")
                         .with_help(help),
@@ -476,21 +442,20 @@ impl<'a> Checker<'a> {
             }
         }
 
-        if build.is_none() && image.is_none() {
+        if build.is_none() && image.is_none() && !build_written {
             self.report(
                 Diagnostic::new(&codes::MISSING_FIELD, format!("service `{name}` has neither `build` nor `image`"))
                     .at(item.name.span, "nothing to run")
-                    .with_help("add `build : python { … }` (or `node`, `node_static`, `go`), or `image = \"repo/name:1.2.3\"`"),
+                    .with_help(
+                        "add `build : python { … }` (or `node`, `node_static`, `go`), or `image = \"repo/name:1.2.3\"`",
+                    ),
             );
         }
         if let (Some(_), Some((_, span))) = (&build, &image) {
             self.report(
-                Diagnostic::new(
-                    &codes::UNKNOWN_FIELD,
-                    format!("service `{name}` has both `build` and `image`"),
-                )
-                .at(*span, "remove this or the build")
-                .with_help("a built service's image is named after the registry and the service"),
+                Diagnostic::new(&codes::UNKNOWN_FIELD, format!("service `{name}` has both `build` and `image`"))
+                    .at(*span, "remove this or the build")
+                    .with_help("a built service's image is named after the registry and the service"),
             );
         }
         if let Some((img, span)) = &image {
@@ -498,49 +463,37 @@ impl<'a> Checker<'a> {
         }
         if health.is_some() && port.is_none() {
             self.report(
-                Diagnostic::new(
-                    &codes::MISSING_FIELD,
-                    format!("service `{name}` has a health check but no `port`"),
-                )
-                .at(item.name.span, "needs `port`")
-                .with_help("add `port = 8000`: the health check requests that port"),
+                Diagnostic::new(&codes::MISSING_FIELD, format!("service `{name}` has a health check but no `port`"))
+                    .at(item.name.span, "needs `port`")
+                    .with_help("add `port = 8000`: the health check requests that port"),
             );
         }
 
         // Implicit dependencies: a service that reads a store's URL depends on it.
-        for value in base
-            .env
-            .values()
-            .chain(overlays.values().flat_map(|_| std::iter::empty()))
-        {
+        for value in base.env.values().chain(overlays.values().flat_map(|_| std::iter::empty())) {
             if let EnvValue::StoreUrl { store, .. } = value {
                 if !depends_on.iter().any(|d| &d.target == store) {
-                    depends_on.push(Dependency {
-                        target: store.clone(),
-                        target_is_store: true,
-                        span: item.name.span,
-                    });
+                    depends_on.push(Dependency { target: store.clone(), target_is_store: true, span: item.name.span });
                 }
             }
         }
 
         let mut configs = BTreeMap::new();
-        let default_dev_command = build
-            .as_ref()
-            .and_then(|b| b.runtime.runtime.as_ref())
-            .map(|r| r.dev_command.clone())
-            .unwrap_or_default();
+        let default_dev_command =
+            build.as_ref().and_then(|b| b.runtime.runtime.as_ref()).map(|r| r.dev_command.clone()).unwrap_or_default();
         for env in Env::ALL {
             let mut config = base.clone();
             if !publish_set {
                 config.publish = if env == Env::Test { None } else { port };
             }
             if env == Env::Dev && !default_dev_command.is_empty() && config.command.is_empty() {
-                let context = serde_json::json!({ "port": port.unwrap_or(8080) });
-                config.command = default_dev_command
-                    .iter()
-                    .filter_map(|part| template::render(part, &context).ok())
-                    .collect();
+                // The same context as the Dockerfile template's fields (`{{main_package}}`).
+                let context = build.as_ref().map_or_else(
+                    || serde_json::json!({ "port": port.unwrap_or(8080) }),
+                    |b| serde_json::Value::Object(b.template_context(&name, Some(port.unwrap_or(8080)))),
+                );
+                config.command =
+                    default_dev_command.iter().filter_map(|part| template::render(part, &context).ok()).collect();
             }
             if let Some(block) = overlays.get(&env) {
                 self.overlay(block, &mut config, stores, env);
@@ -565,22 +518,13 @@ impl<'a> Checker<'a> {
     fn unknown_service_field(&mut self, name: &Ident) {
         let help = unknown_name_help(&name.name, SERVICE_FIELDS.iter().copied());
         self.report(
-            Diagnostic::new(
-                &codes::UNKNOWN_FIELD,
-                format!("a service has no field `{}`", name.name),
-            )
-            .at(name.span, "unknown field")
-            .with_help(help),
+            Diagnostic::new(&codes::UNKNOWN_FIELD, format!("a service has no field `{}`", name.name))
+                .at(name.span, "unknown field")
+                .with_help(help),
         );
     }
 
-    fn overlay(
-        &mut self,
-        block: &Block,
-        config: &mut ServiceConfig,
-        stores: &BTreeMap<String, Store>,
-        env: Env,
-    ) {
+    fn overlay(&mut self, block: &Block, config: &mut ServiceConfig, stores: &BTreeMap<String, Store>, env: Env) {
         for member in &block.members {
             let (name, value) = match member {
                 Member::Field(f) => (&f.name, Some(&f.value)),
@@ -595,19 +539,12 @@ impl<'a> Checker<'a> {
                 }
             };
             match (name.name.as_str(), value, member) {
-                ("command", Some(v), _) => {
-                    config.command = self.strings(v, "command").unwrap_or_default()
-                }
+                ("command", Some(v), _) => config.command = self.strings(v, "command").unwrap_or_default(),
                 ("mount", Some(v), _) if env == Env::Prod => {
                     self.report(
-                        Diagnostic::new(
-                            &codes::INVALID_OVERLAY,
-                            "bind mounts cannot reach production",
-                        )
-                        .at(v.span, "in the `prod` overlay")
-                        .with_help(
-                            "production images carry their code: move the mount to `dev { … }`",
-                        ),
+                        Diagnostic::new(&codes::INVALID_OVERLAY, "bind mounts cannot reach production")
+                            .at(v.span, "in the `prod` overlay")
+                            .with_help("production images carry their code: move the mount to `dev { … }`"),
                     );
                 }
                 ("mount", Some(v), _) => {
@@ -642,11 +579,7 @@ impl<'a> Checker<'a> {
                     let help = if known {
                         format!(
                             "an overlay may set {}",
-                            OVERLAY_FIELDS
-                                .iter()
-                                .map(|f| format!("`{f}`"))
-                                .collect::<Vec<_>>()
-                                .join(", ")
+                            OVERLAY_FIELDS.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")
                         )
                     } else {
                         unknown_name_help(other, OVERLAY_FIELDS.iter().copied())
@@ -666,12 +599,9 @@ impl<'a> Checker<'a> {
             ExprKind::Int(n) if (1..=65535).contains(&n) => u16::try_from(n).ok(),
             ExprKind::Int(n) => {
                 self.report(
-                    Diagnostic::new(
-                        &codes::VALUE_OUT_OF_RANGE,
-                        format!("`{field}` is {n}, not a port"),
-                    )
-                    .at(expr.span, "out of range")
-                    .with_help("ports range from 1 to 65535"),
+                    Diagnostic::new(&codes::VALUE_OUT_OF_RANGE, format!("`{field}` is {n}, not a port"))
+                        .at(expr.span, "out of range")
+                        .with_help("ports range from 1 to 65535"),
                 );
                 None
             }
@@ -694,12 +624,7 @@ impl<'a> Checker<'a> {
 
     pub fn strings(&mut self, expr: &Expr, field: &str) -> Option<Vec<String>> {
         match self.value(expr, crate::stdlib::FieldType::StringList, field)? {
-            Value::List(items) => Some(
-                items
-                    .iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect(),
-            ),
+            Value::List(items) => Some(items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()),
             _ => None,
         }
     }
@@ -711,49 +636,44 @@ impl<'a> Checker<'a> {
         };
         if call.callee.dotted() != "http" {
             self.report(
-                Diagnostic::new(
-                    &codes::UNKNOWN_REFERENCE,
-                    format!("no health probe named `{}`", call.callee.dotted()),
-                )
-                .at(call.callee.span, "unknown probe")
-                .with_help("write `http(\"/health\")`"),
+                Diagnostic::new(&codes::UNKNOWN_REFERENCE, format!("no health probe named `{}`", call.callee.dotted()))
+                    .at(call.callee.span, "unknown probe")
+                    .with_help("write `http(\"/health\")`"),
             );
             return None;
         }
         let path = match call.args.as_slice() {
             [arg] if arg.name.is_none() => match &arg.value.kind {
-                ExprKind::Str(p) if p.starts_with('/') => p.clone(),
+                // The path is embedded in JSON, Python and JavaScript string literals of the
+                // Dockerfile probes: only characters that need no quoting anywhere.
+                ExprKind::Str(p)
+                    if p.starts_with('/')
+                        && p.chars().all(|c| c.is_ascii_alphanumeric() || "._~/?&=%-".contains(c)) =>
+                {
+                    p.clone()
+                }
                 _ => {
                     self.report(
                         Diagnostic::new(
                             &codes::TYPE_MISMATCH,
                             "`http` expects a path starting with `/`",
                         )
-                        .at(arg.value.span, "not a path")
-                        .with_help("write `http(\"/health\")`"),
+                        .at(arg.value.span, "not a plain URL path")
+                        .with_help("write `http(\"/health\")`: letters, digits and `._~/?&=%-` only (percent-encode the rest)"),
                     );
                     return None;
                 }
             },
             _ => {
                 self.report(
-                    Diagnostic::new(
-                        &codes::UNKNOWN_ARGUMENT,
-                        "`http` takes one argument, the path",
-                    )
-                    .at(call.callee.span, "here")
-                    .with_help("write `http(\"/health\")`"),
+                    Diagnostic::new(&codes::UNKNOWN_ARGUMENT, "`http` takes one argument, the path")
+                        .at(call.callee.span, "here")
+                        .with_help("write `http(\"/health\")`"),
                 );
                 return None;
             }
         };
-        let mut health = HttpHealth {
-            path,
-            interval_ms: 30_000,
-            timeout_ms: 10_000,
-            start_period_ms: 0,
-            retries: 3,
-        };
+        let mut health = HttpHealth { path, interval_ms: 30_000, timeout_ms: 10_000, start_period_ms: 0, retries: 3 };
         if let Some(block) = &call.block {
             for member in &block.members {
                 let Member::Field(f) = member else { continue };
@@ -763,25 +683,17 @@ impl<'a> Checker<'a> {
                     "start_period" => &mut health.start_period_ms,
                     "retries" => {
                         match f.value.kind {
-                            ExprKind::Int(n) if (1..=1000).contains(&n) => {
-                                health.retries = n as u32
-                            }
+                            ExprKind::Int(n) if (1..=1000).contains(&n) => health.retries = n as u32,
                             _ => self.type_error(&f.value, "an integer from 1 to 1000", "retries"),
                         }
                         continue;
                     }
                     other => {
-                        let help = unknown_name_help(
-                            other,
-                            ["interval", "timeout", "start_period", "retries"],
-                        );
+                        let help = unknown_name_help(other, ["interval", "timeout", "start_period", "retries"]);
                         self.report(
-                            Diagnostic::new(
-                                &codes::UNKNOWN_FIELD,
-                                format!("a health check has no field `{other}`"),
-                            )
-                            .at(f.name.span, "unknown field")
-                            .with_help(help),
+                            Diagnostic::new(&codes::UNKNOWN_FIELD, format!("a health check has no field `{other}`"))
+                                .at(f.name.span, "unknown field")
+                                .with_help(help),
                         );
                         continue;
                     }
@@ -838,69 +750,63 @@ impl<'a> Checker<'a> {
                             format!("`{name}` is not a service or a data store"),
                         )
                         .at(target.span, "cannot be depended on")
-                        .with_help("`depends_on` lists services and data stores"),
+                        .with_help(if self.decls.pipelines.contains_key(name) {
+                            "`depends_on` lists services and data stores; a pipeline runs in Cloud Build, not next to the service: order its work with the pipeline's steps"
+                        } else {
+                            "`depends_on` lists the services and data stores that must be up before this one"
+                        }),
                     );
                 } else {
-                    let candidates: Vec<String> = self
-                        .decls
-                        .services
-                        .keys()
-                        .chain(self.decls.stores.keys())
-                        .cloned()
-                        .collect();
+                    let candidates: Vec<String> =
+                        self.decls.services.keys().chain(self.decls.stores.keys()).cloned().collect();
                     self.unknown_reference(target.span, name, "service or data store", candidates);
                 }
                 continue;
             }
             if name == service {
                 self.report(
-                    Diagnostic::new(
-                        &codes::DEPENDENCY_CYCLE,
-                        format!("service `{service}` depends on itself"),
-                    )
-                    .at(target.span, "a dependency on itself")
-                    .with_help("remove it from `depends_on`"),
+                    Diagnostic::new(&codes::DEPENDENCY_CYCLE, format!("service `{service}` depends on itself"))
+                        .at(target.span, "a dependency on itself")
+                        .with_help("remove it from `depends_on`"),
                 );
                 continue;
             }
             if !out.iter().any(|d| &d.target == name) {
-                out.push(Dependency {
-                    target: name.clone(),
-                    target_is_store,
-                    span: target.span,
-                });
+                out.push(Dependency { target: name.clone(), target_is_store, span: target.span });
             }
         }
         out
     }
 
     /// `env { NAME = value }`: strings, numbers, booleans, secrets, store URLs.
-    fn env_block(
-        &mut self,
-        block: &Block,
-        stores: &BTreeMap<String, Store>,
-    ) -> BTreeMap<String, EnvValue> {
+    fn env_block(&mut self, block: &Block, stores: &BTreeMap<String, Store>) -> BTreeMap<String, EnvValue> {
         let mut out = BTreeMap::new();
+        let mut seen: BTreeMap<&str, crate::source::Span> = BTreeMap::new();
         for member in &block.members {
             let Member::Field(f) = member else {
                 self.report(
-                    Diagnostic::new(
-                        &codes::TYPE_MISMATCH,
-                        "`env` holds only `NAME = value` pairs",
-                    )
-                    .at(member.span(), "not a pair")
-                    .with_help("write `NAME = \"value\"`"),
+                    Diagnostic::new(&codes::TYPE_MISMATCH, "`env` holds only `NAME = value` pairs")
+                        .at(member.span(), "not a pair")
+                        .with_help("write `NAME = \"value\"`"),
                 );
                 continue;
             };
+            if let Some(first) = seen.get(f.name.name.as_str()).copied() {
+                self.report(
+                    Diagnostic::new(&codes::DUPLICATE_FIELD, format!("`{}` is set twice", f.name.name))
+                        .at(f.name.span, "set again here")
+                        .with_label(first, "first set here")
+                        .with_help("remove one of them: only one value can reach the container"),
+                );
+                continue;
+            }
+            seen.insert(&f.name.name, f.name.span);
             let value = match &f.value.kind {
                 ExprKind::Str(s) => EnvValue::Text(s.clone()),
                 ExprKind::Int(n) => EnvValue::Text(n.to_string()),
                 ExprKind::Float(x) => EnvValue::Text(x.to_string()),
                 ExprKind::Bool(b) => EnvValue::Text(b.to_string()),
-                ExprKind::Path(path)
-                    if path.segments.first().is_some_and(|s| s.name == "secret") =>
-                {
+                ExprKind::Path(path) if path.segments.first().is_some_and(|s| s.name == "secret") => {
                     match self.secret_ref(path, &f.name.name) {
                         Some(Value::Secret(s)) => EnvValue::Secret(s),
                         _ => continue,
@@ -929,12 +835,9 @@ impl<'a> Checker<'a> {
         };
         let [store_name, url_name] = path.segments.as_slice() else {
             self.report(
-                Diagnostic::new(
-                    &codes::TYPE_MISMATCH,
-                    format!("`{}` is not a value", path.dotted()),
-                )
-                .at(path.span, "expected a store URL such as `postgres.url`")
-                .with_help("write a string, `secret.<name>` or `<store>.url`"),
+                Diagnostic::new(&codes::TYPE_MISMATCH, format!("`{}` is not a value", path.dotted()))
+                    .at(path.span, "expected a store URL such as `postgres.url`")
+                    .with_help("write a string, `secret.<name>` or `<store>.url`"),
             );
             return None;
         };
@@ -974,11 +877,7 @@ impl<'a> Checker<'a> {
                         .at(arg.value.span, "unnamed")
                         .with_help(format!(
                             "name it: {}",
-                            url.params
-                                .keys()
-                                .map(|k| format!("`{k} = …`"))
-                                .collect::<Vec<_>>()
-                                .join(", ")
+                            url.params.keys().map(|k| format!("`{k} = …`")).collect::<Vec<_>>().join(", ")
                         )),
                 );
                 continue;
@@ -988,10 +887,7 @@ impl<'a> Checker<'a> {
                 self.report(
                     Diagnostic::new(
                         &codes::UNKNOWN_ARGUMENT,
-                        format!(
-                            "`{}.{}` takes no argument `{}`",
-                            store.name, url_name.name, name.name
-                        ),
+                        format!("`{}.{}` takes no argument `{}`", store.name, url_name.name, name.name),
                     )
                     .at(name.span, "unknown argument")
                     .with_help(help),
@@ -1009,10 +905,7 @@ impl<'a> Checker<'a> {
             context.insert(name.name.clone(), serde_json::Value::String(text));
         }
         let rendered = template::render(&url.template, &serde_json::Value::Object(context)).ok()?;
-        Some(EnvValue::StoreUrl {
-            store: store.name.clone(),
-            url: rendered,
-        })
+        Some(EnvValue::StoreUrl { store: store.name.clone(), url: rendered })
     }
 
     fn deploy(
@@ -1022,25 +915,10 @@ impl<'a> Checker<'a> {
         stores: &BTreeMap<String, Store>,
         project: Option<&Project>,
     ) -> Option<Deploy> {
-        let target = self.kind_of(
-            block.kind.as_ref(),
-            KindClass::Deploy,
-            "deploy",
-            &block.name,
-        )?;
-        let fields = self.fields(
-            &block.body,
-            &target.fields,
-            &format!("a `{}` deploy", target.name),
-            block.name.span,
-        );
+        let target = self.kind_of(block.kind.as_ref(), KindClass::Deploy, "deploy", &block.name)?;
+        let fields = self.fields(&block.body, &target.fields, &format!("a `{}` deploy", target.name), block.name.span);
         let num = |k: &str| fields.get(k).and_then(Value::as_f64);
-        let int = |k: &str| {
-            fields
-                .get(k)
-                .and_then(Value::as_i64)
-                .and_then(|n| u32::try_from(n).ok())
-        };
+        let int = |k: &str| fields.get(k).and_then(Value::as_i64).and_then(|n| u32::try_from(n).ok());
         let memory_bytes = match fields.get("memory") {
             Some(Value::Bytes(b)) => *b,
             _ => 512 << 20,
@@ -1057,20 +935,12 @@ impl<'a> Checker<'a> {
         if let (Some(project), Some(prod)) = (project, configs.get(&Env::Prod)) {
             for value in prod.env.values() {
                 if let EnvValue::StoreUrl { store, .. } = value {
-                    if let Some(s) = stores.get(store).filter(|s| {
-                        s.kind
-                            .monitored()
-                            .is_some_and(|m| m.resource_type == "cloudsql_database")
-                    }) {
-                        let instance = s
-                            .fields
-                            .get("instance")
-                            .and_then(Value::as_str)
-                            .unwrap_or(&s.name);
-                        let name = format!(
-                            "{}:{}:{}",
-                            project.gcp.project, project.gcp.region, instance
-                        );
+                    if let Some(s) = stores
+                        .get(store)
+                        .filter(|s| s.kind.monitored().is_some_and(|m| m.resource_type == "cloudsql_database"))
+                    {
+                        let instance = s.fields.get("instance").and_then(Value::as_str).unwrap_or(&s.name);
+                        let name = format!("{}:{}:{}", project.gcp.project, project.gcp.region, instance);
                         if !cloudsql_instances.contains(&name) {
                             cloudsql_instances.push(name);
                         }
@@ -1085,15 +955,8 @@ impl<'a> Checker<'a> {
             min_instances: int("min_instances").unwrap_or(0),
             max_instances: int("max_instances").unwrap_or(100),
             timeout_ms,
-            service_account: fields
-                .get("service_account")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            ingress: fields
-                .get("ingress")
-                .and_then(Value::as_str)
-                .unwrap_or("all")
-                .to_string(),
+            service_account: fields.get("service_account").and_then(Value::as_str).map(str::to_string),
+            ingress: fields.get("ingress").and_then(Value::as_str).unwrap_or("all").to_string(),
             public: matches!(fields.get("public"), Some(Value::Bool(true))),
             env,
             cloudsql_instances,
@@ -1105,20 +968,10 @@ impl<'a> Checker<'a> {
         let mut out = BTreeMap::new();
         let items: Vec<&Item> = self.decls.channels.values().copied().collect();
         for item in items {
-            let Some(kind) = self.kind_of(
-                item.kind.as_ref(),
-                KindClass::Channel,
-                "channel",
-                &item.name,
-            ) else {
+            let Some(kind) = self.kind_of(item.kind.as_ref(), KindClass::Channel, "channel", &item.name) else {
                 continue;
             };
-            let fields = self.fields(
-                &item.body,
-                &kind.fields,
-                &format!("a `{}` channel", kind.name),
-                item.name.span,
-            );
+            let fields = self.fields(&item.body, &kind.fields, &format!("a `{}` channel", kind.name), item.name.span);
             let Some(id) = fields.get("id").and_then(Value::as_str).map(str::to_string) else {
                 continue;
             };
@@ -1131,15 +984,7 @@ impl<'a> Checker<'a> {
                 );
                 continue;
             }
-            out.insert(
-                item.name.name.clone(),
-                Channel {
-                    name: item.name.name.clone(),
-                    kind,
-                    id,
-                    fields,
-                },
-            );
+            out.insert(item.name.name.clone(), Channel { name: item.name.name.clone(), kind, id, fields });
         }
         out
     }
@@ -1152,26 +997,18 @@ impl<'a> Checker<'a> {
         let last = image.rsplit('/').next().unwrap_or(image);
         match last.split_once(':') {
             Some((repo, "latest")) => self.report(
-                Diagnostic::new(
-                    &codes::IMAGE_TAG_LATEST,
-                    format!("image `{image}` is tagged `latest`"),
-                )
-                .at(span, "`latest` moves")
-                .with_help(format!(
-                    "pin a version: `{}:<version>`, so every environment runs the same bits",
-                    image.strip_suffix(":latest").unwrap_or(repo)
-                )),
+                Diagnostic::new(&codes::IMAGE_TAG_LATEST, format!("image `{image}` is tagged `latest`"))
+                    .at(span, "`latest` moves")
+                    .with_help(format!(
+                        "pin a version: `{}:<version>`, so every environment runs the same bits",
+                        image.strip_suffix(":latest").unwrap_or(repo)
+                    )),
             ),
             Some(_) => {}
             None => self.report(
-                Diagnostic::new(
-                    &codes::UNPINNED_IMAGE,
-                    format!("image `{image}` has no tag"),
-                )
-                .at(span, "means `latest`")
-                .with_help(format!(
-                    "pin a version: `{image}:<version>` or a digest `{image}@sha256:…`"
-                )),
+                Diagnostic::new(&codes::UNPINNED_IMAGE, format!("image `{image}` has no tag"))
+                    .at(span, "means `latest`")
+                    .with_help(format!("pin a version: `{image}:<version>` or a digest `{image}@sha256:…`")),
             ),
         }
     }
@@ -1183,19 +1020,11 @@ fn split_member(block: &Block, name: &str) -> (Option<Block>, Block) {
     let mut rest = Vec::new();
     for member in &block.members {
         match member {
-            Member::Block(b) if b.name.name == name && found.is_none() => {
-                found = Some(b.body.clone())
-            }
+            Member::Block(b) if b.name.name == name && found.is_none() => found = Some(b.body.clone()),
             other => rest.push(other.clone()),
         }
     }
-    (
-        found,
-        Block {
-            members: rest,
-            span: block.span,
-        },
-    )
+    (found, Block { members: rest, span: block.span })
 }
 
 /// The span of the field or map entry `name` anywhere in a block.

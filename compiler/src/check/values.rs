@@ -34,9 +34,9 @@ impl Checker<'_> {
         }
         let found = describe_expr(expr);
         let help = match (&expr.kind, expected) {
-            (ExprKind::Float(f), e) if e.contains("version") => format!(
-                "write the version as a string: `\"{f}\"` (a number would drop trailing zeros)"
-            ),
+            (ExprKind::Float(f), e) if e.contains("version") => {
+                format!("quote the version exactly as written: as a number it reads `{f}`, trailing zeros lost")
+            }
             (ExprKind::Str(s), e) if e.contains("integer") && s.parse::<i64>().is_ok() => {
                 format!("remove the quotes: `{s}`")
             }
@@ -46,12 +46,9 @@ impl Checker<'_> {
             _ => format!("`{field}` takes {expected}"),
         };
         self.report(
-            Diagnostic::new(
-                &codes::TYPE_MISMATCH,
-                format!("`{field}` expects {expected}, found {found}"),
-            )
-            .at(expr.span, format!("{found}, not {expected}"))
-            .with_help(help),
+            Diagnostic::new(&codes::TYPE_MISMATCH, format!("`{field}` expects {expected}, found {found}"))
+                .at(expr.span, format!("{found}, not {expected}"))
+                .with_help(help),
         );
     }
 
@@ -71,27 +68,21 @@ impl Checker<'_> {
             (ExprKind::Percent(p), FieldType::Percent) => {
                 if !(0.0..=100.0).contains(p) {
                     self.report(
-                        Diagnostic::new(
-                            &codes::VALUE_OUT_OF_RANGE,
-                            format!("`{field}` is {p}%, outside 0% to 100%"),
-                        )
-                        .at(expr.span, "out of range")
-                        .with_help("a percentage lies between `0%` and `100%`"),
+                        Diagnostic::new(&codes::VALUE_OUT_OF_RANGE, format!("`{field}` is {p}%, outside 0% to 100%"))
+                            .at(expr.span, "out of range")
+                            .with_help("a percentage lies between `0%` and `100%`"),
                     );
                     return None;
                 }
                 Value::Fraction(p / 100.0)
             }
             (ExprKind::Str(s), FieldType::Secret) => {
-                let shown: String = if s.len() > 3 {
-                    format!("{}…", s.chars().take(3).collect::<String>())
-                } else {
-                    s.clone()
-                };
+                let shown: String =
+                    if s.len() > 3 { format!("{}…", s.chars().take(3).collect::<String>()) } else { s.clone() };
                 self.report(
                     Diagnostic::new(&codes::PLAINTEXT_SECRET, format!("`{field}` is a secret, but is given a plain string"))
                         .at(expr.span, format!("plain text `\"{shown}\"` would be written into generated files"))
-                        .with_help(format!("declare `secret {field} {{ from = secret_manager(\"{}\") }}` and write `{field} = secret.{field}`", field.replace('_', "-"))),
+                        .with_help(format!("keep the value in Secret Manager: declare `secret {field} {{ from = secret_manager(\"{}\", version = 1) }}` and write `{field} = secret.{field}`", field.replace('_', "-"))),
                 );
                 return None;
             }
@@ -142,33 +133,21 @@ impl Checker<'_> {
             }
             _ => {
                 self.report(
-                    Diagnostic::new(
-                        &codes::TYPE_MISMATCH,
-                        format!("`{field}` expects a secret reference"),
-                    )
-                    .at(path.span, "not a secret")
-                    .with_help("refer to a declared secret as `secret.<name>`"),
+                    Diagnostic::new(&codes::TYPE_MISMATCH, format!("`{field}` expects a secret reference"))
+                        .at(path.span, "not a secret")
+                        .with_help("refer to a declared secret as `secret.<name>`"),
                 );
                 None
             }
         }
     }
 
-    pub fn unknown_reference(
-        &mut self,
-        span: Span,
-        name: &str,
-        what: &str,
-        candidates: Vec<String>,
-    ) {
+    pub fn unknown_reference(&mut self, span: Span, name: &str, what: &str, candidates: Vec<String>) {
         let help = unknown_name_help(name, candidates.iter().map(String::as_str));
         self.report(
-            Diagnostic::new(
-                &codes::UNKNOWN_REFERENCE,
-                format!("no {what} named `{name}`"),
-            )
-            .at(span, format!("unknown {what}"))
-            .with_help(help),
+            Diagnostic::new(&codes::UNKNOWN_REFERENCE, format!("no {what} named `{name}`"))
+                .at(span, format!("unknown {what}"))
+                .with_help(help),
         );
     }
 
@@ -191,9 +170,7 @@ impl Checker<'_> {
                     self.report(
                         Diagnostic::new(&codes::SYNTAX_ERROR, format!("{owner} takes only fields"))
                             .at(other.span(), "not allowed here")
-                            .with_help(
-                                "steps, `on_failure` and `when` belong in pipelines and alerts",
-                            ),
+                            .with_help("steps, `on_failure` and `when` belong in pipelines and alerts"),
                     );
                     continue;
                 }
@@ -201,13 +178,10 @@ impl Checker<'_> {
             if let Some(first) = seen.get(&name.name) {
                 let first = *first;
                 self.report(
-                    Diagnostic::new(
-                        &codes::DUPLICATE_FIELD,
-                        format!("`{}` is set twice", name.name),
-                    )
-                    .at(span, "set again here")
-                    .with_label(first, "first set here")
-                    .with_help("remove one of them"),
+                    Diagnostic::new(&codes::DUPLICATE_FIELD, format!("`{}` is set twice", name.name))
+                        .at(span, "set again here")
+                        .with_label(first, "first set here")
+                        .with_help("remove one of them"),
                 );
                 continue;
             }
@@ -215,29 +189,20 @@ impl Checker<'_> {
             let Some(def) = defs.get(&name.name) else {
                 let help = unknown_name_help(&name.name, defs.keys().map(String::as_str));
                 self.report(
-                    Diagnostic::new(
-                        &codes::UNKNOWN_FIELD,
-                        format!("{owner} has no field `{}`", name.name),
-                    )
-                    .at(span, "unknown field")
-                    .with_help(help),
+                    Diagnostic::new(&codes::UNKNOWN_FIELD, format!("{owner} has no field `{}`", name.name))
+                        .at(span, "unknown field")
+                        .with_help(help),
                 );
                 continue;
             };
             let value = match member {
                 Member::Field(f) => self.value(&f.value, def.ty, &name.name),
-                Member::Block(b) if def.ty == FieldType::StringMap => {
-                    self.string_map(&b.body, &name.name)
-                }
+                Member::Block(b) if def.ty == FieldType::StringMap => self.string_map(&b.body, &name.name),
                 Member::Block(b) => {
                     self.report(
                         Diagnostic::new(
                             &codes::TYPE_MISMATCH,
-                            format!(
-                                "`{}` expects {}, found a block",
-                                name.name,
-                                def.ty.describe()
-                            ),
+                            format!("`{}` expects {}, found a block", name.name, def.ty.describe()),
                         )
                         .at(b.name.span, "a block")
                         .with_help(format!("write `{} = <value>`", name.name)),
@@ -257,12 +222,13 @@ impl Checker<'_> {
             }
             if def.required {
                 self.report(
-                    Diagnostic::new(
-                        &codes::MISSING_FIELD,
-                        format!("{owner} is missing the required field `{name}`"),
-                    )
-                    .at(owner_span, format!("needs `{name}`"))
-                    .with_help(format!("add `{name} = …`: {}", def.doc)),
+                    Diagnostic::new(&codes::MISSING_FIELD, format!("{owner} is missing the required field `{name}`"))
+                        .at(owner_span, format!("needs `{name}`"))
+                        .with_help(if def.ty == FieldType::Secret {
+                            format!("add `{name} = secret.<name>`: {}", def.doc)
+                        } else {
+                            format!("add `{name} = …`: {}", def.doc)
+                        }),
                 );
             } else if let Some(default) = &def.default {
                 if let Some(v) = default_value(default, def.ty) {
@@ -277,6 +243,22 @@ impl Checker<'_> {
     pub fn string_map(&mut self, block: &Block, field: &str) -> Option<Value> {
         let mut map = BTreeMap::new();
         for member in &block.members {
+            if let Member::Field(f) = member {
+                if map.contains_key(&f.name.name) {
+                    let first = block.members.iter().find_map(|m| match m {
+                        Member::Field(g) if g.name.name == f.name.name => Some(g.name.span),
+                        _ => None,
+                    });
+                    let mut d = Diagnostic::new(&codes::DUPLICATE_FIELD, format!("`{}` is set twice", f.name.name))
+                        .at(f.name.span, "set again here")
+                        .with_help("remove one of them");
+                    if let Some(first) = first {
+                        d = d.with_label(first, "first set here");
+                    }
+                    self.report(d);
+                    continue;
+                }
+            }
             match member {
                 Member::Field(f) => match &f.value.kind {
                     ExprKind::Str(s) => {
@@ -288,12 +270,9 @@ impl Checker<'_> {
                     _ => self.type_error(&f.value, "a string", &format!("{field}.{}", f.name.name)),
                 },
                 other => self.report(
-                    Diagnostic::new(
-                        &codes::TYPE_MISMATCH,
-                        format!("`{field}` holds only `NAME = \"value\"` pairs"),
-                    )
-                    .at(other.span(), "not a pair")
-                    .with_help("write `NAME = \"value\"`"),
+                    Diagnostic::new(&codes::TYPE_MISMATCH, format!("`{field}` holds only `NAME = \"value\"` pairs"))
+                        .at(other.span(), "not a pair")
+                        .with_help("write `NAME = \"value\"`"),
                 ),
             }
         }
@@ -306,11 +285,7 @@ impl Checker<'_> {
         let above = def.max.is_some_and(|max| n > max);
         if below || above {
             let bounds = match (def.min, def.max) {
-                (Some(a), Some(b)) => format!(
-                    "between {} and {}",
-                    crate::units::number(a),
-                    crate::units::number(b)
-                ),
+                (Some(a), Some(b)) => format!("between {} and {}", crate::units::number(a), crate::units::number(b)),
                 (Some(a), None) => format!("at least {}", crate::units::number(a)),
                 (None, Some(b)) => format!("at most {}", crate::units::number(b)),
                 (None, None) => String::new(),
@@ -318,10 +293,7 @@ impl Checker<'_> {
             self.report(
                 Diagnostic::new(
                     &codes::VALUE_OUT_OF_RANGE,
-                    format!(
-                        "`{field}` is {}, but must be {bounds}",
-                        crate::units::number(n)
-                    ),
+                    format!("`{field}` is {}, but must be {bounds}", crate::units::number(n)),
                 )
                 .at(span, "out of range")
                 .with_help(format!("`{field}`: {}", def.doc)),
@@ -342,12 +314,9 @@ pub fn default_value(default: &toml::Value, ty: FieldType) -> Option<Value> {
         (T::Boolean(b), FieldType::Bool) => Value::Bool(*b),
         (T::String(s), FieldType::Duration) => Value::DurationMs(parse_duration(s)?),
         (T::String(s), FieldType::Size) => Value::Bytes(parse_size(s)?),
-        (T::Array(items), FieldType::StringList) => Value::List(
-            items
-                .iter()
-                .filter_map(|i| i.as_str().map(|s| Value::Str(s.to_string())))
-                .collect(),
-        ),
+        (T::Array(items), FieldType::StringList) => {
+            Value::List(items.iter().filter_map(|i| i.as_str().map(|s| Value::Str(s.to_string()))).collect())
+        }
         _ => return None,
     })
 }

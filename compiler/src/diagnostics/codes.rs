@@ -115,6 +115,7 @@ registry! {
     CLOUD_RUN_RESOURCES = "S0180" "cloud-run-resources" Error "Cloud Run rejects this memory, CPU and concurrency combination";
     PORT_MISMATCH = "S0181" "port-mismatch" Error "the command listens on another port than the one declared";
     LISTENS_ON_LOCALHOST = "S0182" "listens-on-localhost" Error "the command binds to localhost, unreachable from outside its container";
+    COMPOSE_HOST_IN_PRODUCTION = "S0183" "compose-host-in-production" Error "an environment outside Compose (a deployed service, a pipeline step) names a Compose host";
     // Data stores.
     HEALTHCHECK_TOO_SHORT = "S0190" "healthcheck-too-short" Error "a health check timeout or start period is below what the store needs";
     OBSOLETE_SETTING = "S0191" "obsolete-setting" Error "a store setting was renamed in the declared version";
@@ -122,9 +123,7 @@ registry! {
 
 impl Code {
     pub fn by_code_or_name(key: &str) -> Option<&'static Code> {
-        ALL.iter()
-            .copied()
-            .find(|c| c.code.eq_ignore_ascii_case(key) || c.name == key)
+        ALL.iter().copied().find(|c| c.code.eq_ignore_ascii_case(key) || c.name == key)
     }
 
     /// The long explanation, from `docs/diagnostics/<CODE>.md`.

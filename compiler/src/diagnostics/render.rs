@@ -19,25 +19,14 @@ pub enum Format {
 
 /// Renders all diagnostics. `root` prefixes every file path (the project folder as the user
 /// named it), so that paths are clickable from where `sight` was run.
-pub fn render(
-    diagnostics: &[Diagnostic],
-    sources: &SourceMap,
-    root: &str,
-    format: Format,
-    color: bool,
-) -> String {
+pub fn render(diagnostics: &[Diagnostic], sources: &SourceMap, root: &str, format: Format, color: bool) -> String {
     match format {
         Format::Human => human(diagnostics, sources, root, color),
         Format::Json => {
-            serde_json::to_string_pretty(&json_value(diagnostics, sources, root))
-                .unwrap_or_default()
-                + "\n"
+            serde_json::to_string_pretty(&json_value(diagnostics, sources, root)).unwrap_or_default() + "\n"
         }
         Format::Github => github(diagnostics, sources, root),
-        Format::Sarif => {
-            serde_json::to_string_pretty(&sarif(diagnostics, sources, root)).unwrap_or_default()
-                + "\n"
-        }
+        Format::Sarif => serde_json::to_string_pretty(&sarif(diagnostics, sources, root)).unwrap_or_default() + "\n",
     }
 }
 
@@ -50,14 +39,8 @@ pub fn display_path(root: &str, path: &str) -> String {
 }
 
 fn human(diagnostics: &[Diagnostic], sources: &SourceMap, root: &str, color: bool) -> String {
-    let theme = if color {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::unicode_nocolor()
-    };
-    let handler = GraphicalReportHandler::new_themed(theme)
-        .with_width(100)
-        .with_links(false);
+    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false);
     let mut out = String::new();
     for d in diagnostics {
         let mut report = MietteDiagnostic::new(d.message.clone())
@@ -77,11 +60,7 @@ fn human(diagnostics: &[Diagnostic], sources: &SourceMap, root: &str, color: boo
             ));
         }
         let primary_file = d.primary.as_ref().map(|p| p.span.file);
-        for label in d
-            .secondary
-            .iter()
-            .filter(|l| Some(l.span.file) == primary_file)
-        {
+        for label in d.secondary.iter().filter(|l| Some(l.span.file) == primary_file) {
             labels.push(LabeledSpan::new_with_span(
                 Some(label.message.clone()),
                 (label.span.start as usize, label.span.len()),
@@ -104,25 +83,13 @@ fn human(diagnostics: &[Diagnostic], sources: &SourceMap, root: &str, color: boo
         };
         out.push_str(&rendered);
         // Labels in other files (a duplicate declared in another file) are listed by position.
-        for label in d
-            .secondary
-            .iter()
-            .filter(|l| Some(l.span.file) != primary_file)
-        {
+        for label in d.secondary.iter().filter(|l| Some(l.span.file) != primary_file) {
             let loc = sources.location(label.span);
-            let _ = writeln!(
-                out,
-                "  note: {}: {}",
-                display_path(root, &loc.to_string()),
-                label.message
-            );
+            let _ = writeln!(out, "  note: {}: {}", display_path(root, &loc.to_string()), label.message);
         }
         out.push('\n');
     }
-    let errors = diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .count();
+    let errors = diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
     let warnings = diagnostics.len() - errors;
     if !diagnostics.is_empty() {
         let plural = |n: usize, word: &str| {
@@ -132,12 +99,7 @@ fn human(diagnostics: &[Diagnostic], sources: &SourceMap, root: &str, color: boo
                 format!("{n} {word}s")
             }
         };
-        let _ = writeln!(
-            out,
-            "{}, {}",
-            plural(errors, "error"),
-            plural(warnings, "warning")
-        );
+        let _ = writeln!(out, "{}, {}", plural(errors, "error"), plural(warnings, "warning"));
     }
     out
 }
@@ -174,11 +136,7 @@ fn json_value(diagnostics: &[Diagnostic], sources: &SourceMap, root: &str) -> se
 
 /// `::error file=…,line=…::message` lines, escaped as the workflow command syntax requires.
 fn github(diagnostics: &[Diagnostic], sources: &SourceMap, root: &str) -> String {
-    let data = |s: &str| {
-        s.replace('%', "%25")
-            .replace('\r', "%0D")
-            .replace('\n', "%0A")
-    };
+    let data = |s: &str| s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A");
     let prop = |s: &str| data(s).replace(':', "%3A").replace(',', "%2C");
     let mut out = String::new();
     for d in diagnostics {
@@ -195,10 +153,7 @@ fn github(diagnostics: &[Diagnostic], sources: &SourceMap, root: &str) -> String
             props.push(format!("endLine={}", loc.end_line));
             props.push(format!("endColumn={}", loc.end_column));
         }
-        props.push(format!(
-            "title={}",
-            prop(&format!("{} {}", d.code.code, d.code.name))
-        ));
+        props.push(format!("title={}", prop(&format!("{} {}", d.code.code, d.code.name))));
         let mut message = d.message.clone();
         if let Some(help) = &d.help {
             message.push_str("\nhelp: ");
@@ -239,13 +194,16 @@ fn sarif(diagnostics: &[Diagnostic], sources: &SourceMap, root: &str) -> serde_j
             });
             if let Some(p) = &d.primary {
                 let loc = sources.location(p.span);
-                result["locations"] = json!([{
+                let locations = json!([{
                     "physicalLocation": {
                         "artifactLocation": { "uri": display_path(root, &loc.path) },
                         "region": { "startLine": loc.line, "startColumn": loc.column, "endLine": loc.end_line, "endColumn": loc.end_column.max(1) }
                     },
                     "message": { "text": p.message }
                 }]);
+                if let Some(object) = result.as_object_mut() {
+                    object.insert("locations".to_string(), locations);
+                }
             }
             result
         })

@@ -1,9 +1,1110 @@
-//! (being written)
+//! Compose: three standalone files in the `compose` output folder, one per [`Env`]:
+//! `docker-compose.yml` (development), `docker-compose.prod.yml` (production images on one
+//! host) and `docker-compose.test.yml` (ephemeral stores plus test runners). Each is used with
+//! a single `-f`: merging the prod file over the dev one would keep the dev bind mounts, ports
+//! and reload command (FACTS §3 "Merging").
+//!
+//! The traps (FACTS §3, §6, §7 items 19–25) and how this module avoids them:
+//! - No `version:` key (obsolete); a top-level `name:` per file (`<project>`, `<project>-prod`,
+//!   `<project>-test`), so that `up` on the test file never recreates or stops the dev stack's
+//!   containers (reference NOTES D10). No `container_name`, for the same reason.
+//! - `depends_on` in long form, `condition: service_healthy` exactly where the dependency has a
+//!   health check in the same file (every store; a service with `health` and a probe), else
+//!   `service_started`. The conditions are derived from the health checks this module writes,
+//!   so `service_healthy` never meets a container without one ("has no healthcheck configured").
+//! - `$` convention: the model and the stdlib hold container-side text (a store health test
+//!   reads `${POSTGRES_USER}`), never pre-escaped `$$`. This module doubles every `$` of every
+//!   value it writes (environment, command, health check, paths), so Compose interpolation
+//!   never touches them and the container sees one `$` (FACTS §3 "Interpolation", item 23).
+//! - YAML typing: durations are strings (`"30s"`, `"1m30s"`, via
+//!   [`crate::units::duration_compact`]), ports are `"[IP:]HOST:CONTAINER"` strings, `cpus` a
+//!   string, environment values strings (the serializer quotes `"true"`, `"8000"`). `restart`
+//!   is only ever `unless-stopped`, never a bare `no`. Known gap, in the writer
+//!   (`emit/yaml.rs`, serde_yaml): YAML 1.1 words (`yes`, `on`) and base-60 lookalikes
+//!   (`"8080:22"`) stay plain; Compose (YAML 1.2) reads them as strings, yamllint and 1.1
+//!   parsers do not.
+//! - Secrets never inline: top-level `secrets: {name: {file: ./secrets/<name>.txt}}` (the
+//!   secret's `file`), granted to each container that uses it; a secret env value `VAR`
+//!   becomes `VAR_FILE=/run/secrets/<name>` (the official images' `*_FILE` convention).
+//! - Production: no bind mounts, `restart: unless-stopped`, `deploy.resources.limits` from the
+//!   Cloud Run deploy (memory in Docker's binary units, `cpus` as a string).
+//!
+//! Choices:
+//! - Built services are `image: <registry>/<service>:<target>` with `build: {context, target}`
+//!   and `pull_policy: build`. Without the pull policy, Compose first tries to pull an image
+//!   that has both `image` and `build` from the registry; these tags only ever exist locally.
+//!   The dev file and the test runners share the `development` image, the prod file (and the
+//!   test file's services) the `production` one.
+//! - Paths in the spec (build contexts, bind mounts, secret files) are relative to the project
+//!   root; they are rebased onto the compose folder, since Compose resolves them from the file.
+//! - Development publishes on `127.0.0.1` only: service ports, and each store's port unless a
+//!   service or an earlier store (by name) already took that host port (two postgres stores
+//!   cannot both have 5432; the second stays reachable through `docker compose exec`).
+//!   Production publishes service ports on every interface and no store port. The test file
+//!   publishes only what a service's test configuration explicitly publishes (on
+//!   `127.0.0.1`), so it runs beside the dev stack.
+//! - node_static production listens on the runtime's `fixed_port` (nginx: 8080): the prod file
+//!   maps `publish:fixed_port`, and the health probe targets that port.
+//! - Health probes are the runtime kind's data (`probe`, `dev_probe` in its TOML), identical to
+//!   the Dockerfile `HEALTHCHECK`; the probe's own timeout is half Docker's, at least 1 s, as
+//!   in the Dockerfile emitter. A prebuilt image with `health` is asked with `wget --spider`,
+//!   else `curl -f` (sight does not know its tools; with neither it stays unhealthy, a loud
+//!   failure rather than dependents that start too early).
+//! - The test file holds every store (a tmpfs on its data directory and its other `VOLUME`s,
+//!   no named volume), the test runners, and the services the runners need (production image,
+//!   test configuration, health check). A runner `<service>-test` is built from the
+//!   `development` target (test tools are not in production) for every built service with a
+//!   health probe and every service a `compose_test` step targets. Its default command is the
+//!   first such step's command (pipelines by name, steps in order), split into words like the
+//!   shell would (or run by `sh -c` when it uses shell syntax); without such a step, the
+//!   runner is a boot test: it waits until the service (production image, ephemeral stores) is
+//!   healthy, then requests its health endpoint over the Compose network, which also proves
+//!   that it listens on all interfaces. Run one with
+//!   `docker compose -f docker-compose.test.yml up --abort-on-container-exit --exit-code-from
+//!   <service>-test <service>-test`, or `run --rm <service>-test <command>`.
 
-use crate::emit::{Artifact, InternalError};
-use crate::model::Model;
+use std::collections::{BTreeMap, BTreeSet};
+
+use indexmap::IndexMap;
+use serde::Serialize;
+
+use crate::emit::{join, Artifact, InternalError};
+use crate::model::{Env, EnvValue, Model, Service, Store, TEST_RUNNER_SUFFIX};
+use crate::units::{duration_compact, number, size_docker};
+
+/// The restart policy of every production container.
+const PROD_RESTART: &str = "unless-stopped";
+
+/// Where Compose mounts a granted secret (`/run/secrets/<name>`).
+const SECRETS_DIR: &str = "/run/secrets";
 
 pub fn emit(model: &Model, dir: &str) -> Result<Vec<Artifact>, InternalError> {
-    let _ = (model, dir);
-    Ok(Vec::new())
+    let root = root_from(dir)?;
+    let mut artifacts = Vec::new();
+    for env in Env::ALL {
+        let (file, usage) = ComposeBuilder { model, env, root: &root }.file()?;
+        let header = format!("{}{}\n", crate::emit::header::header(model, "#"), usage);
+        artifacts
+            .push(Artifact { path: join(dir, file_name(env)), contents: crate::emit::yaml::document(&header, &file)? });
+    }
+    Ok(artifacts)
+}
+
+fn file_name(env: Env) -> &'static str {
+    match env {
+        Env::Dev => "docker-compose.yml",
+        Env::Prod => "docker-compose.prod.yml",
+        Env::Test => "docker-compose.test.yml",
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The Compose file, as typed values in the order the keys are written.
+
+#[derive(Serialize)]
+struct ComposeFile {
+    name: String,
+    services: IndexMap<String, ComposeService>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    volumes: IndexMap<String, BTreeMap<String, String>>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    secrets: BTreeMap<String, SecretSource>,
+}
+
+#[derive(Default, Serialize)]
+struct ComposeService {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pull_policy: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    build: Option<BuildSpec>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    command: Vec<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    environment: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    secrets: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    ports: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    volumes: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tmpfs: Vec<String>,
+    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    depends_on: IndexMap<String, DependsOn>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    healthcheck: Option<Healthcheck>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    restart: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deploy: Option<DeploySpec>,
+}
+
+#[derive(Serialize)]
+struct BuildSpec {
+    context: String,
+    target: &'static str,
+}
+
+#[derive(Serialize)]
+struct DependsOn {
+    condition: &'static str,
+}
+
+#[derive(Serialize)]
+struct Healthcheck {
+    test: Vec<String>,
+    interval: String,
+    timeout: String,
+    retries: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start_period: Option<String>,
+}
+
+#[derive(Serialize)]
+struct DeploySpec {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replicas: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resources: Option<Resources>,
+}
+
+#[derive(Serialize)]
+struct Resources {
+    limits: Limits,
+}
+
+#[derive(Serialize)]
+struct Limits {
+    cpus: String,
+    memory: String,
+}
+
+#[derive(Serialize)]
+struct SecretSource {
+    file: String,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Building one file.
+
+/// The Dockerfile stage a built service runs from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Development,
+    Production,
+}
+
+impl Target {
+    fn name(self) -> &'static str {
+        match self {
+            Target::Development => "development",
+            Target::Production => "production",
+        }
+    }
+}
+
+/// A test runner of the test file.
+struct Runner<'a> {
+    service: &'a Service,
+    command: Vec<String>,
+    /// No test command: the runner probes the running service (which the file then holds).
+    boot_test: bool,
+}
+
+impl Runner<'_> {
+    fn name(&self) -> String {
+        format!("{}{TEST_RUNNER_SUFFIX}", self.service.name)
+    }
+}
+
+struct ComposeBuilder<'a> {
+    model: &'a Model,
+    env: Env,
+    /// The project root, seen from the compose folder (`./`, `../../`).
+    root: &'a str,
+}
+
+impl<'a> ComposeBuilder<'a> {
+    /// The file and its usage comment line.
+    fn file(&self) -> Result<(ComposeFile, String), InternalError> {
+        let runners = if self.env == Env::Test { self.runners()? } else { Vec::new() };
+        let services = self.services_in_file(&runners);
+
+        let mut entries = IndexMap::new();
+        let mut volumes = IndexMap::new();
+        // What each container waits for, filled in once every health check is known.
+        let mut waits: Vec<(String, Vec<&str>)> = Vec::new();
+        let mut host_ports: BTreeSet<u16> = services.iter().filter_map(|s| self.host_port(s)).collect();
+        for store in self.model.stores.values() {
+            entries.insert(store.name.clone(), self.store(store, &mut host_ports, &mut volumes));
+        }
+        for service in &services {
+            entries.insert(service.name.clone(), self.service(service)?);
+            waits.push((service.name.clone(), service.depends_on.iter().map(|d| d.target.as_str()).collect()));
+        }
+        for runner in &runners {
+            entries.insert(runner.name(), self.runner(runner));
+            let targets = if runner.boot_test {
+                vec![runner.service.name.as_str()]
+            } else {
+                runner.service.depends_on.iter().map(|d| d.target.as_str()).collect()
+            };
+            waits.push((runner.name(), targets));
+        }
+        // `service_healthy` exactly where this file gives the dependency a health check.
+        let healthy: BTreeSet<String> =
+            entries.iter().filter(|(_, e)| e.healthcheck.is_some()).map(|(name, _)| name.clone()).collect();
+        for (name, targets) in waits {
+            if let Some(entry) = entries.get_mut(&name) {
+                entry.depends_on = targets
+                    .into_iter()
+                    .map(|target| {
+                        let condition = if healthy.contains(target) { "service_healthy" } else { "service_started" };
+                        (target.to_string(), DependsOn { condition })
+                    })
+                    .collect();
+            }
+        }
+        let granted: BTreeSet<String> = entries.values().flat_map(|e| e.secrets.iter().cloned()).collect();
+
+        let mut secrets = BTreeMap::new();
+        for name in granted {
+            let secret = self
+                .model
+                .secrets
+                .get(&name)
+                .ok_or_else(|| InternalError(format!("secret `{name}` is used but not declared")))?;
+            secrets.insert(name, SecretSource { file: self.rebase(&secret.file) });
+        }
+        let file = ComposeFile { name: self.project_name(), services: entries, volumes, secrets };
+        Ok((file, self.usage(&runners)))
+    }
+
+    /// `<project>`, `<project>-prod`, `<project>-test`: Compose project names allow lowercase
+    /// letters, digits, `_` and `-`, starting with a letter or digit.
+    fn project_name(&self) -> String {
+        let base: String = self
+            .model
+            .project
+            .name
+            .to_ascii_lowercase()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '-' })
+            .collect();
+        let base = base.trim_start_matches(['_', '-']);
+        let base = if base.is_empty() { "sight" } else { base };
+        match self.env {
+            Env::Dev => base.to_string(),
+            Env::Prod => format!("{base}-prod"),
+            Env::Test => format!("{base}-test"),
+        }
+    }
+
+    fn usage(&self, runners: &[Runner]) -> String {
+        let file = file_name(self.env);
+        match self.env {
+            Env::Dev => {
+                format!("# Run: docker compose -f {file} up   (development: reload, bind mounts, ports on 127.0.0.1)\n")
+            }
+            Env::Prod => format!(
+                "# Run: docker compose -f {file} up -d   (standalone: never combine it with docker-compose.yml)\n"
+            ),
+            Env::Test if runners.is_empty() => {
+                format!("# Run: docker compose -f {file} up   (ephemeral stores: nothing survives `down`)\n")
+            }
+            Env::Test => runners
+                .iter()
+                .map(|r| {
+                    let name = r.name();
+                    format!(
+                        "# Run: docker compose -f {file} up --abort-on-container-exit --exit-code-from {name} {name}\n"
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// The services of this file: all of them in development and production; in the test
+    /// file, those the runners need (boot-tested services and dependencies, transitively).
+    fn services_in_file(&self, runners: &[Runner]) -> Vec<&'a Service> {
+        if self.env != Env::Test {
+            return self.model.services.values().collect();
+        }
+        let mut needed = BTreeSet::new();
+        let mut pending: Vec<&str> = Vec::new();
+        for runner in runners {
+            if runner.boot_test {
+                pending.push(&runner.service.name);
+            } else {
+                pending
+                    .extend(runner.service.depends_on.iter().filter(|d| !d.target_is_store).map(|d| d.target.as_str()));
+            }
+        }
+        while let Some(name) = pending.pop() {
+            let Some(service) = self.model.services.get(name) else { continue };
+            if needed.insert(name) {
+                pending.extend(service.depends_on.iter().filter(|d| !d.target_is_store).map(|d| d.target.as_str()));
+            }
+        }
+        self.model.services.values().filter(|s| needed.contains(s.name.as_str())).collect()
+    }
+
+    /// Test runners: services a `compose_test` step targets, and built services with a probe.
+    fn runners(&self) -> Result<Vec<Runner<'a>>, InternalError> {
+        let mut runners = Vec::new();
+        for service in self.model.services.values() {
+            if let Some(command) = self.compose_test_command(&service.name) {
+                runners.push(Runner { service, command: command_words(command), boot_test: false });
+            } else if service.build.is_some() && service.has_health_probe() {
+                let command = self
+                    .probe(service, Target::Development, &service.name, production_port(service))?
+                    .unwrap_or_default();
+                runners.push(Runner { service, command, boot_test: true });
+            }
+        }
+        Ok(runners)
+    }
+
+    /// The command of the first step (pipelines by name, steps in order) that runs the
+    /// service's Compose test runner.
+    fn compose_test_command(&self, service: &str) -> Option<&'a str> {
+        self.model
+            .pipelines
+            .values()
+            .flat_map(|p| &p.steps)
+            .filter(|step| step.service == service && step.kind.step.as_ref().is_some_and(|s| s.compose_runner))
+            .find_map(|step| step.params.get("command").and_then(|v| v.as_str()))
+    }
+
+    fn store(
+        &self,
+        store: &Store,
+        host_ports: &mut BTreeSet<u16>,
+        volumes: &mut IndexMap<String, BTreeMap<String, String>>,
+    ) -> ComposeService {
+        let mut entry = ComposeService {
+            image: Some(store.image.clone()),
+            command: store.command.iter().map(|c| dollars(c)).collect(),
+            environment: store.environment.iter().map(|(k, v)| (k.clone(), dollars(v))).collect(),
+            secrets: sorted_unique(store.secrets.iter().cloned()),
+            healthcheck: Some(Healthcheck {
+                test: store.health.test.iter().map(|t| dollars(t)).collect(),
+                interval: duration_compact(store.health.interval_ms),
+                timeout: duration_compact(store.health.timeout_ms),
+                retries: store.health.retries,
+                start_period: start_period(store.health.start_period_ms),
+            }),
+            ..ComposeService::default()
+        };
+        match self.env {
+            Env::Dev | Env::Prod => {
+                let volume = format!("{}_data", store.name);
+                entry.volumes.push(format!("{volume}:{}", dollars(&store.data_dir)));
+                volumes.insert(volume, BTreeMap::new());
+            }
+            Env::Test => {
+                let others = store.kind.store.as_ref().map(|s| s.other_volumes.as_slice()).unwrap_or_default();
+                entry.tmpfs = std::iter::once(&store.data_dir).chain(others).map(|d| dollars(d)).collect();
+            }
+        }
+        if self.env == Env::Dev && host_ports.insert(store.port) {
+            entry.ports.push(format!("127.0.0.1:{0}:{0}", store.port));
+        }
+        if self.env == Env::Prod {
+            entry.restart = Some(PROD_RESTART);
+        }
+        entry
+    }
+
+    fn service(&self, service: &Service) -> Result<ComposeService, InternalError> {
+        // Development runs the dev stage; production and the test file's services the image
+        // that ships.
+        let target = if self.env == Env::Dev { Target::Development } else { Target::Production };
+        let config = service.config(self.env);
+        let (environment, secrets) = environment(&config.env);
+        let mut entry = ComposeService {
+            command: config.command.iter().map(|c| dollars(c)).collect(),
+            environment,
+            secrets,
+            ..self.image(service, target)
+        };
+        if let (Some(host), Some(container)) = (self.host_port(service), container_port(service, target)) {
+            entry.ports.push(match self.env {
+                Env::Prod => format!("{host}:{container}"),
+                Env::Dev | Env::Test => format!("127.0.0.1:{host}:{container}"),
+            });
+        }
+        if self.env != Env::Prod {
+            entry.volumes = config.mounts.iter().map(|m| self.mount(m)).collect();
+        }
+        if let Some(health) = &service.health {
+            let test = match &service.build {
+                Some(_) => self
+                    .probe(service, target, "127.0.0.1", container_port(service, target))?
+                    .map(|argv| std::iter::once("CMD".to_string()).chain(argv).collect()),
+                None => prebuilt_probe(service),
+            };
+            if let Some(test) = test {
+                entry.healthcheck = Some(Healthcheck {
+                    test,
+                    interval: duration_compact(health.interval_ms),
+                    timeout: duration_compact(health.timeout_ms),
+                    retries: health.retries,
+                    start_period: start_period(health.start_period_ms),
+                });
+            }
+        }
+        let limits = match (self.env, &service.deploy) {
+            (Env::Prod, Some(deploy)) => Some(Resources {
+                limits: Limits { cpus: number(deploy.cpu), memory: size_docker(deploy.memory_bytes) },
+            }),
+            _ => None,
+        };
+        let replicas = Some(config.replicas).filter(|r| *r != 1);
+        if limits.is_some() || replicas.is_some() {
+            entry.deploy = Some(DeploySpec { replicas, resources: limits });
+        }
+        if self.env == Env::Prod {
+            entry.restart = Some(PROD_RESTART);
+        }
+        Ok(entry)
+    }
+
+    fn runner(&self, runner: &Runner) -> ComposeService {
+        let image = self.image(runner.service, Target::Development);
+        let command = runner.command.iter().map(|c| dollars(c)).collect();
+        if runner.boot_test {
+            // It only requests the service's health endpoint: no environment, secret or mount.
+            return ComposeService { command, ..image };
+        }
+        let config = runner.service.config(Env::Test);
+        let (environment, secrets) = environment(&config.env);
+        ComposeService {
+            command,
+            environment,
+            secrets,
+            volumes: config.mounts.iter().map(|m| self.mount(m)).collect(),
+            ..image
+        }
+    }
+
+    /// `image` (and `build` for a built service).
+    fn image(&self, service: &Service, target: Target) -> ComposeService {
+        match &service.build {
+            Some(build) => ComposeService {
+                image: Some(format!("{}/{}:{}", self.model.project.gcp.registry, service.name, target.name())),
+                pull_policy: Some("build"),
+                build: Some(BuildSpec { context: self.rebase(&build.context), target: target.name() }),
+                ..ComposeService::default()
+            },
+            None => ComposeService { image: service.image.clone(), ..ComposeService::default() },
+        }
+    }
+
+    /// The published host port of a service in this file.
+    fn host_port(&self, service: &Service) -> Option<u16> {
+        service.config(self.env).publish
+    }
+
+    /// The runtime's probe (`dev_probe` for the development image) for `http://host:port/path`,
+    /// with `$` doubled; `None` without `health`, a port or a probe.
+    fn probe(
+        &self,
+        service: &Service,
+        target: Target,
+        host: &str,
+        port: Option<u16>,
+    ) -> Result<Option<Vec<String>>, InternalError> {
+        let (Some(health), Some(port)) = (&service.health, port) else { return Ok(None) };
+        let Some(runtime) = service.build.as_ref().and_then(|b| b.runtime.runtime.as_ref()) else { return Ok(None) };
+        let argv = match target {
+            Target::Development if !runtime.dev_probe.is_empty() => &runtime.dev_probe,
+            _ => &runtime.probe,
+        };
+        if argv.is_empty() {
+            return Ok(None);
+        }
+        // Half of Docker's timeout, at least 1 s, in whole seconds: the Dockerfile emitter's
+        // number, so that the HEALTHCHECK and the Compose health check are the same command.
+        let probe_timeout = (health.timeout_ms / 2000).max(1);
+        let context = serde_json::json!({
+            "url": format!("http://{host}:{port}{}", health.path),
+            "probe_timeout": probe_timeout,
+            "probe_timeout_ms": probe_timeout * 1000,
+        });
+        argv.iter()
+            .map(|part| {
+                crate::template::render(part, &context)
+                    .map(|s| dollars(&s))
+                    .map_err(|e| InternalError(format!("the health probe of runtime kind of `{}`: {e}", service.name)))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
+    /// A path relative to the project root, as seen from the compose folder.
+    fn rebase(&self, path: &str) -> String {
+        dollars(&rebase(self.root, path))
+    }
+
+    /// `./host:/container[:mode]` with the host side rebased.
+    fn mount(&self, mount: &str) -> String {
+        match mount.split_once(':') {
+            Some((host, rest)) => format!("{}:{}", self.rebase(host), dollars(rest)),
+            None => dollars(mount),
+        }
+    }
+}
+
+/// The health check of a prebuilt image: sight does not know its tools, so it asks busybox or
+/// GNU `wget --spider`, then `curl -f` (each fails on an error status). An image with neither
+/// stays unhealthy, and `up` stops with "container … is unhealthy" instead of starting its
+/// dependents early.
+fn prebuilt_probe(service: &Service) -> Option<Vec<String>> {
+    let (Some(health), Some(port)) = (&service.health, service.port) else { return None };
+    let url = format!("http://127.0.0.1:{port}{}", health.path);
+    let seconds = (health.timeout_ms / 2000).max(1);
+    // The path holds no quote (the checker allows `[A-Za-z0-9._~/?&=%-]`), so single quotes
+    // keep `&` and `?` away from the shell.
+    let script = format!("wget -q -T {seconds} --spider '{url}' || curl -fsS -m {seconds} -o /dev/null '{url}'");
+    Some(vec!["CMD-SHELL".to_string(), dollars(&script)])
+}
+
+/// The container port a service listens on in `target`: the runtime's fixed production port
+/// (nginx) or the service's own.
+fn container_port(service: &Service, target: Target) -> Option<u16> {
+    match target {
+        Target::Production => production_port(service),
+        Target::Development => service.port,
+    }
+}
+
+fn production_port(service: &Service) -> Option<u16> {
+    service.build.as_ref().and_then(|b| b.runtime.runtime.as_ref()).and_then(|r| r.fixed_port).or(service.port)
+}
+
+/// The environment with `$` doubled, and the secrets it reads. A secret `VAR` becomes
+/// `VAR_FILE=/run/secrets/<secret>` (a name already ending in `_FILE` is kept); it wins over a
+/// plain variable of the same name.
+fn environment(env: &BTreeMap<String, EnvValue>) -> (BTreeMap<String, String>, Vec<String>) {
+    let mut out = BTreeMap::new();
+    let mut secrets = Vec::new();
+    for (name, value) in env {
+        match value {
+            EnvValue::Text(text) => {
+                out.entry(name.clone()).or_insert_with(|| dollars(text));
+            }
+            EnvValue::StoreUrl { url, .. } => {
+                out.entry(name.clone()).or_insert_with(|| dollars(url));
+            }
+            EnvValue::Secret(secret) => {
+                let var = if name.ends_with("_FILE") { name.clone() } else { format!("{name}_FILE") };
+                out.insert(var, dollars(&format!("{SECRETS_DIR}/{secret}")));
+                secrets.push(secret.clone());
+            }
+        }
+    }
+    (out, sorted_unique(secrets))
+}
+
+fn sorted_unique(items: impl IntoIterator<Item = String>) -> Vec<String> {
+    items.into_iter().collect::<BTreeSet<_>>().into_iter().collect()
+}
+
+fn start_period(ms: u64) -> Option<String> {
+    (ms > 0).then(|| duration_compact(ms))
+}
+
+/// Every `$` doubled: Compose reads `$$` as a literal `$` (FACTS §3 "Interpolation").
+fn dollars(text: &str) -> String {
+    text.replace('$', "$$")
+}
+
+/// The project root seen from the compose folder `dir` (relative to the root): `./` or
+/// `../` per folder level.
+fn root_from(dir: &str) -> Result<String, InternalError> {
+    let mut depth = 0;
+    for part in dir.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => return Err(InternalError(format!("the compose folder `{dir}` leaves the project"))),
+            _ => depth += 1,
+        }
+    }
+    Ok(if depth == 0 { "./".to_string() } else { "../".repeat(depth) })
+}
+
+/// `path` (relative to the project root unless absolute) relative to the compose folder.
+fn rebase(root: &str, path: &str) -> String {
+    if path.starts_with('/') || path.starts_with('~') {
+        return path.to_string();
+    }
+    let mut rest = path;
+    while let Some(stripped) = rest.strip_prefix("./") {
+        rest = stripped;
+    }
+    match rest.trim_end_matches('/') {
+        "" | "." if root == "./" => ".".to_string(),
+        "" | "." => root.trim_end_matches('/').to_string(),
+        rest => format!("{root}{rest}"),
+    }
+}
+
+/// A test command as argv: split into words as the shell would, or `sh -c` when it uses
+/// shell syntax (pipes, `&&`, variables, globs, redirections) that splitting cannot keep.
+pub(crate) fn command_words(command: &str) -> Vec<String> {
+    shell_words(command)
+        .filter(|words| !words.is_empty())
+        .unwrap_or_else(|| vec!["sh".to_string(), "-c".to_string(), command.to_string()])
+}
+
+/// Plain words with `'…'`, `"…"` and `\` quoting; `None` on shell syntax or an open quote.
+fn shell_words(text: &str) -> Option<Vec<String>> {
+    const SHELL_SYNTAX: &str = "|&;<>()$`*?[]{}~#!\n";
+    let mut words = Vec::new();
+    let mut word: Option<String> = None;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            ' ' | '\t' => {
+                if let Some(w) = word.take() {
+                    words.push(w);
+                }
+            }
+            '\'' => {
+                let w = word.get_or_insert_with(String::new);
+                loop {
+                    match chars.next()? {
+                        '\'' => break,
+                        other => w.push(other),
+                    }
+                }
+            }
+            '"' => {
+                let w = word.get_or_insert_with(String::new);
+                loop {
+                    match chars.next()? {
+                        '"' => break,
+                        '$' | '`' => return None,
+                        '\\' => match chars.next()? {
+                            escaped @ ('"' | '\\') => w.push(escaped),
+                            other => {
+                                w.push('\\');
+                                w.push(other);
+                            }
+                        },
+                        other => w.push(other),
+                    }
+                }
+            }
+            '\\' => word.get_or_insert_with(String::new).push(chars.next()?),
+            c if SHELL_SYNTAX.contains(c) => return None,
+            c => word.get_or_insert_with(String::new).push(c),
+        }
+    }
+    words.extend(word);
+    Some(words)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // a failing test panics
+mod tests {
+    use super::*;
+    use crate::project::{compile, ProjectInput};
+    use serde_yaml::Value as Yaml;
+
+    const SRC: &str = r#"
+project demo {
+  gcp { project = "demo-prod"  region = "europe-west1"  registry = "europe-west1-docker.pkg.dev/demo-prod/app" }
+}
+secret pw { from = secret_manager("db-password", version = 3) }
+secret token { from = secret_manager("api-token", version = 1) }
+database db : postgres { user = "demo"  name = "demo_db"  password = secret.pw }
+database graph : neo4j { password = secret.pw }
+cache redis : redis { version = 7 }
+service api {
+  build : python { version = "3.12"  context = "api" }
+  command = ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000"]
+  port = 8000
+  health = http("/health") { interval = 30s  timeout = 10s  start_period = 90s  retries = 3 }
+  env {
+    DATABASE_URL = db.url(driver = "postgresql+asyncpg")
+    DATABASE_PASSWORD = secret.pw
+    API_TOKEN = secret.token
+    GREETING = "costs $5 in ${CURRENCY}"
+    DEBUG = "true"
+    WORKERS = "4"
+  }
+  depends_on = [db, graph, redis, mail]
+  dev { mount = ["./api/app:/app/app"]  command = ["uvicorn", "app.main:app", "--reload", "--host", "0.0.0.0", "--port", "8000"] }
+  deploy : cloud_run {
+    memory = 2Gi  cpu = 2  concurrency = 80  min_instances = 0  max_instances = 10
+    env {
+      DATABASE_URL = "postgresql+asyncpg://demo@/demo_db?host=/cloudsql/demo-prod:europe-west1:demo-db"
+      NEO4J_URI = "neo4j+s://graph.demo.internal:7687"
+    }
+  }
+}
+service web {
+  build : node_static { version = "20" }
+  port = 5173
+  health = http("/")
+  depends_on = [api, jobs]
+}
+service gw {
+  build : go { version = "1.22" }
+  port = 8081
+  health = http("/healthz")
+}
+service jobs {
+  build : node { version = "20" }
+  port = 3000
+}
+service pinger {
+  build : node { version = "20" }
+  port = 3001
+  health = http("/ready") { timeout = 3s }
+  test { command = ["node", "ping.js"] }
+}
+service mail { image = "axllent/mailpit:v1.20.0"  port = 8025  health = http("/livez") }
+pipeline ci {
+  trigger = push(branch = "main")
+  step build = docker_build(api)
+  step build_jobs = docker_build(jobs)
+  step integration = compose_test(api, "pytest tests/integration/ -v --timeout=600")
+  step jobs_it = compose_test(jobs, "npm test -- --grep 'queue works'")
+}
+"#;
+
+    fn model_of(src: &str) -> Model {
+        let compiled = compile(&ProjectInput {
+            manifest: String::new(),
+            sources: vec![("a.sight".into(), src.into())],
+            ..Default::default()
+        });
+        let errors: Vec<String> =
+            compiled.diagnostics.iter().filter(|d| d.is_error()).map(|d| format!("{d:?}")).collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+        compiled.model.expect("the spec compiles")
+    }
+
+    fn texts(dir: &str) -> BTreeMap<String, String> {
+        emit(&model_of(SRC), dir).expect("emits").into_iter().map(|a| (a.path, a.contents)).collect()
+    }
+
+    fn files() -> BTreeMap<Env, Yaml> {
+        let texts = texts(".");
+        Env::ALL
+            .into_iter()
+            .map(|env| (env, serde_yaml::from_str(&texts[file_name(env)]).expect("valid YAML")))
+            .collect()
+    }
+
+    fn services(file: &Yaml) -> Vec<(String, &Yaml)> {
+        file["services"]
+            .as_mapping()
+            .expect("services")
+            .iter()
+            .map(|(k, v)| (k.as_str().expect("name").to_string(), v))
+            .collect()
+    }
+
+    #[test]
+    fn three_standalone_files_without_version() {
+        let texts = texts(".");
+        assert_eq!(
+            texts.keys().collect::<Vec<_>>(),
+            ["docker-compose.prod.yml", "docker-compose.test.yml", "docker-compose.yml"]
+        );
+        for (env, file) in files() {
+            assert!(file.get("version").is_none(), "{env:?} has a version key");
+            let suffix = match env {
+                Env::Dev => "",
+                Env::Prod => "-prod",
+                Env::Test => "-test",
+            };
+            assert_eq!(file["name"], format!("demo{suffix}").as_str());
+        }
+        for text in texts.values() {
+            assert!(text.starts_with("# Code generated by sight"), "{text}");
+        }
+    }
+
+    #[test]
+    fn service_healthy_exactly_where_the_dependency_has_a_healthcheck() {
+        let mut checked = 0;
+        for (env, file) in files() {
+            let services = services(&file);
+            let has_healthcheck = |name: &str| {
+                services.iter().find(|(n, _)| n == name).is_some_and(|(_, s)| s.get("healthcheck").is_some())
+            };
+            for (name, service) in &services {
+                for (target, dep) in service["depends_on"].as_mapping().into_iter().flatten() {
+                    let target = target.as_str().expect("name");
+                    assert!(services.iter().any(|(n, _)| n == target), "{env:?}: {name} waits on absent {target}");
+                    let expected = if has_healthcheck(target) { "service_healthy" } else { "service_started" };
+                    assert_eq!(dep["condition"], expected, "{env:?}: {name} → {target}");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 10);
+        // A prebuilt image is asked with wget, else curl; a service without `health` has no
+        // health check, so its dependents only wait for it to start.
+        let dev = &files()[&Env::Dev];
+        assert_eq!(
+            dev["services"]["mail"]["healthcheck"]["test"][1],
+            "wget -q -T 5 --spider 'http://127.0.0.1:8025/livez' || curl -fsS -m 5 -o /dev/null 'http://127.0.0.1:8025/livez'"
+        );
+        assert_eq!(dev["services"]["api"]["depends_on"]["mail"]["condition"], "service_healthy");
+        assert_eq!(dev["services"]["api"]["depends_on"]["db"]["condition"], "service_healthy");
+        assert_eq!(dev["services"]["web"]["depends_on"]["api"]["condition"], "service_healthy");
+        assert_eq!(dev["services"]["web"]["depends_on"]["jobs"]["condition"], "service_started");
+    }
+
+    #[test]
+    fn every_dollar_is_doubled() {
+        for (path, text) in texts(".") {
+            assert!(!text.replace("$$", "").contains('$'), "{path} has a single `$`");
+        }
+        let dev = &files()[&Env::Dev];
+        assert_eq!(dev["services"]["api"]["environment"]["GREETING"], "costs $$5 in $${CURRENCY}");
+        let test = &dev["services"]["db"]["healthcheck"]["test"];
+        assert_eq!(test[1], r#"pg_isready -h 127.0.0.1 -U "$${POSTGRES_USER}" -d "$${POSTGRES_DB}""#);
+    }
+
+    #[test]
+    fn stdlib_store_health_tests_are_written_container_side() {
+        // The convention: stdlib data holds what the container runs; only this module escapes.
+        let model = model_of(SRC);
+        for store in model.stores.values() {
+            for part in &store.health.test {
+                assert!(!part.contains("$$"), "{}: {part}", store.name);
+            }
+        }
+    }
+
+    #[test]
+    fn environment_values_stay_strings() {
+        let dev = &files()[&Env::Dev];
+        let env = &dev["services"]["api"]["environment"];
+        assert_eq!(env["DEBUG"], Yaml::String("true".into()));
+        assert_eq!(env["WORKERS"], Yaml::String("4".into()));
+        for (_, service) in services(dev) {
+            for value in service["environment"].as_mapping().into_iter().flatten().map(|(_, v)| v) {
+                assert!(value.is_string(), "{value:?}");
+            }
+            for port in service["ports"].as_sequence().into_iter().flatten() {
+                assert!(port.is_string(), "{port:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn prod_has_no_bind_mounts_and_has_restart_and_limits() {
+        let prod = &files()[&Env::Prod];
+        let named: Vec<&str> = prod["volumes"].as_mapping().expect("volumes").keys().filter_map(Yaml::as_str).collect();
+        for (name, service) in services(prod) {
+            assert_eq!(service["restart"], "unless-stopped", "{name}");
+            for volume in service["volumes"].as_sequence().into_iter().flatten() {
+                let source = volume.as_str().and_then(|v| v.split(':').next()).expect("short syntax");
+                assert!(named.contains(&source), "{name} mounts `{source}`, not a named volume");
+            }
+            if let Some(build) = service.get("build") {
+                assert_eq!(build["target"], "production", "{name}");
+            }
+        }
+        let limits = &prod["services"]["api"]["deploy"]["resources"]["limits"];
+        assert_eq!(limits["cpus"], Yaml::String("2".into()));
+        assert_eq!(limits["memory"], "2G");
+        assert_eq!(prod["services"]["api"]["ports"][0], "8000:8000");
+        // nginx listens on the runtime's fixed port in production.
+        assert_eq!(prod["services"]["web"]["ports"][0], "5173:8080");
+        assert!(services(prod).iter().all(|(name, _)| !name.ends_with(TEST_RUNNER_SUFFIX)));
+        let dev = &files()[&Env::Dev];
+        assert_eq!(dev["services"]["api"]["volumes"][0], "./api/app:/app/app");
+        assert_eq!(dev["services"]["api"]["ports"][0], "127.0.0.1:8000:8000");
+        assert_eq!(dev["services"]["web"]["ports"][0], "127.0.0.1:5173:5173");
+        assert!(dev["services"]["api"].get("restart").is_none());
+    }
+
+    #[test]
+    fn test_stores_are_ephemeral() {
+        let test = &files()[&Env::Test];
+        assert!(test.get("volumes").is_none());
+        assert_eq!(test["services"]["db"]["tmpfs"][0], "/var/lib/postgresql/data");
+        assert_eq!(test["services"]["graph"]["tmpfs"], serde_yaml::from_str::<Yaml>("[/data, /logs]").expect("yaml"));
+        for (name, service) in services(test) {
+            assert!(service.get("volumes").is_none(), "{name} has volumes");
+            assert!(service.get("ports").is_none(), "{name} publishes in the test file");
+        }
+    }
+
+    #[test]
+    fn test_runners() {
+        let test = &files()[&Env::Test];
+        let names: Vec<String> = services(test).into_iter().map(|(n, _)| n).collect();
+        // Stores, the services the runners need (the boot-tested gw, pinger and web; web's
+        // dependencies api and jobs; api's dependency mail), then the runners: one per
+        // compose_test target (api, jobs) and per built service with a probe (gw, pinger, web);
+        // none for mail (prebuilt).
+        assert_eq!(
+            names,
+            [
+                "db",
+                "graph",
+                "redis",
+                "api",
+                "gw",
+                "jobs",
+                "mail",
+                "pinger",
+                "web",
+                "api-test",
+                "gw-test",
+                "jobs-test",
+                "pinger-test",
+                "web-test"
+            ]
+        );
+        // The test overlay configures the service itself; its boot test only probes it.
+        assert_eq!(
+            test["services"]["pinger"]["command"],
+            serde_yaml::from_str::<Yaml>("[node, ping.js]").expect("yaml")
+        );
+        assert_eq!(test["services"]["pinger-test"]["command"][1], "-e");
+        assert!(test["services"]["pinger-test"]["command"][2]
+            .as_str()
+            .is_some_and(|c| c.contains("'http://pinger:3001/ready'") && c.contains("AbortSignal.timeout(1000)")));
+        assert!(test["services"]["pinger-test"].get("environment").is_none());
+        let api = &test["services"]["api-test"];
+        assert_eq!(api["build"]["target"], "development");
+        assert_eq!(
+            api["command"],
+            serde_yaml::from_str::<Yaml>(r#"[pytest, tests/integration/, -v, "--timeout=600"]"#).expect("yaml")
+        );
+        assert_eq!(api["depends_on"]["db"]["condition"], "service_healthy");
+        assert_eq!(api["depends_on"]["mail"]["condition"], "service_healthy");
+        assert_eq!(test["services"]["jobs-test"]["command"][4], "queue works");
+        // Without a compose_test step, the runner boot-tests the service over the network.
+        let gw = &test["services"]["gw-test"];
+        assert_eq!(gw["command"][1], "http://gw:8081/healthz");
+        assert_eq!(gw["depends_on"]["gw"]["condition"], "service_healthy");
+        assert_eq!(test["services"]["gw"]["build"]["target"], "production");
+        let web = &test["services"]["web-test"];
+        assert_eq!(web["command"][0], "node");
+        assert!(web["command"][2].as_str().is_some_and(|c| c.contains("http://web:8080/")));
+    }
+
+    #[test]
+    fn secrets_are_files_never_literals() {
+        for (env, file) in files() {
+            let secrets = file["secrets"].as_mapping().expect("secrets");
+            assert_eq!(secrets.len(), 2, "{env:?}");
+            for (name, source) in secrets {
+                let name = name.as_str().expect("name");
+                assert_eq!(source["file"], format!("./secrets/{name}.txt").as_str());
+            }
+        }
+        let dev = &files()[&Env::Dev];
+        let api = &dev["services"]["api"];
+        assert!(api["environment"].get("DATABASE_PASSWORD").is_none());
+        assert_eq!(api["environment"]["DATABASE_PASSWORD_FILE"], "/run/secrets/pw");
+        assert_eq!(api["environment"]["API_TOKEN_FILE"], "/run/secrets/token");
+        assert_eq!(api["secrets"], serde_yaml::from_str::<Yaml>("[pw, token]").expect("yaml"));
+        assert_eq!(dev["services"]["db"]["secrets"], serde_yaml::from_str::<Yaml>("[pw]").expect("yaml"));
+    }
+
+    #[test]
+    fn paths_are_rebased_onto_the_compose_folder() {
+        let texts = texts("deploy/compose");
+        let dev: Yaml = serde_yaml::from_str(&texts["deploy/compose/docker-compose.yml"]).expect("yaml");
+        assert_eq!(dev["services"]["api"]["build"]["context"], "../../api");
+        assert_eq!(dev["services"]["api"]["volumes"][0], "../../api/app:/app/app");
+        assert_eq!(dev["secrets"]["pw"]["file"], "../../secrets/pw.txt");
+        assert_eq!(rebase("./", "."), ".");
+        assert_eq!(rebase("../", "."), "..");
+        assert_eq!(rebase("../../", "./api/"), "../../api");
+        assert_eq!(rebase("./", "/abs/path"), "/abs/path");
+        assert!(root_from("../x").is_err());
+    }
+
+    #[test]
+    fn probes_equal_the_dockerfile_healthchecks() {
+        let model = model_of(SRC);
+        let dockerfiles = crate::emit::dockerfile::emit(&model).expect("dockerfiles");
+        let prod = &files()[&Env::Prod];
+        let mut compared = 0;
+        for service in model.services.values().filter(|s| s.build.is_some() && s.health.is_some()) {
+            let build = service.build.as_ref().expect("built");
+            let dockerfile = dockerfiles
+                .iter()
+                .find(|a| a.path == join(&build.context, "Dockerfile"))
+                .expect("a Dockerfile per built service");
+            let cmd = dockerfile
+                .contents
+                .lines()
+                .skip_while(|l| !l.starts_with("HEALTHCHECK"))
+                .nth(1)
+                .and_then(|l| l.trim().strip_prefix("CMD "))
+                .expect("a HEALTHCHECK CMD line");
+            let test: Vec<String> =
+                serde_yaml::from_value(prod["services"][service.name.as_str()]["healthcheck"]["test"].clone())
+                    .expect("a health check");
+            let parts: Vec<String> = test.iter().skip(1).map(|p| serde_json::to_string(p).expect("json")).collect();
+            assert_eq!(format!("[{}]", parts.join(", ")), cmd, "{}", service.name);
+            compared += 1;
+        }
+        assert_eq!(compared, 4);
+    }
+
+    #[test]
+    fn output_is_byte_identical_across_runs() {
+        assert_eq!(texts("."), texts("."));
+        assert_eq!(texts("deploy/compose"), texts("deploy/compose"));
+    }
+
+    #[test]
+    fn store_ports_are_published_once() {
+        let src = SRC.replace(
+            "cache redis : redis { version = 7 }",
+            "cache redis : redis { version = 7 }\ndatabase db2 : postgres { password = secret.pw }",
+        );
+        let model = model_of(&src);
+        let dev = emit(&model, ".").expect("emits").into_iter().find(|a| a.path == "docker-compose.yml").expect("dev");
+        let dev: Yaml = serde_yaml::from_str(&dev.contents).expect("yaml");
+        assert_eq!(dev["services"]["db"]["ports"][0], "127.0.0.1:5432:5432");
+        assert!(dev["services"]["db2"].get("ports").is_none());
+    }
+
+    /// Codes of the error diagnostics of a spec with the demo project block.
+    fn error_codes(body: &str) -> Vec<&'static str> {
+        let src = format!("{}\n{body}", SRC.lines().take(4).collect::<Vec<_>>().join("\n"));
+        let compiled = compile(&ProjectInput { sources: vec![("a.sight".into(), src)], ..Default::default() });
+        compiled.diagnostics.iter().filter(|d| d.is_error()).map(|d| d.code.code).collect()
+    }
+
+    #[test]
+    fn the_checker_rejects_what_compose_cannot_express() {
+        // A runner name taken by a declared service.
+        assert_eq!(
+            error_codes("service api { image = \"nginx:1.27.0\" }\nservice api-test { image = \"nginx:1.27.0\" }"),
+            ["S0101"]
+        );
+        // A host port with no container port to map it to.
+        assert_eq!(error_codes("service web { image = \"nginx:1.27.0\"  publish = 8080 }"), ["S0111"]);
+        assert!(error_codes("service web { image = \"nginx:1.27.0\"  port = 80  publish = 8080 }").is_empty());
+    }
+
+    #[test]
+    fn test_commands_split_like_the_shell() {
+        let words = |s: &str| command_words(s);
+        assert_eq!(words("pytest tests/ -v"), ["pytest", "tests/", "-v"]);
+        assert_eq!(words(r#"npm test -- --grep 'a b' "c \"d\"""#), ["npm", "test", "--", "--grep", "a b", r#"c "d""#]);
+        assert_eq!(words("make test && echo ok"), ["sh", "-c", "make test && echo ok"]);
+        assert_eq!(words("echo $HOME"), ["sh", "-c", "echo $HOME"]);
+        assert_eq!(words("echo 'open"), ["sh", "-c", "echo 'open"]);
+    }
 }

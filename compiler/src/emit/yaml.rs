@@ -7,8 +7,7 @@ use crate::emit::InternalError;
 
 /// Serializes a typed value as a YAML document (no `---`, one final line break).
 pub fn to_string<T: Serialize>(value: &T) -> Result<String, InternalError> {
-    let text = serde_yaml::to_string(value)
-        .map_err(|e| InternalError(format!("YAML serialization failed: {e}")))?;
+    let text = serde_yaml::to_string(value).map_err(|e| InternalError(format!("YAML serialization failed: {e}")))?;
     Ok(text.trim_start_matches("---\n").to_string())
 }
 

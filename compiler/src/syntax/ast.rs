@@ -157,11 +157,7 @@ pub struct Path {
 
 impl Path {
     pub fn dotted(&self) -> String {
-        self.segments
-            .iter()
-            .map(|s| s.name.as_str())
-            .collect::<Vec<_>>()
-            .join(".")
+        self.segments.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(".")
     }
 }
 

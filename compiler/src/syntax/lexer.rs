@@ -76,20 +76,10 @@ pub struct Token {
 }
 
 /// Durations, in milliseconds per unit.
-pub const DURATION_UNITS: &[(&str, u64)] = &[
-    ("ms", 1),
-    ("s", 1_000),
-    ("m", 60_000),
-    ("h", 3_600_000),
-    ("d", 86_400_000),
-];
+pub const DURATION_UNITS: &[(&str, u64)] =
+    &[("ms", 1), ("s", 1_000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)];
 /// Sizes, in bytes per unit (binary units, as Kubernetes, Cloud Run and Compose read them).
-pub const SIZE_UNITS: &[(&str, u64)] = &[
-    ("Ki", 1 << 10),
-    ("Mi", 1 << 20),
-    ("Gi", 1 << 30),
-    ("Ti", 1 << 40),
-];
+pub const SIZE_UNITS: &[(&str, u64)] = &[("Ki", 1 << 10), ("Mi", 1 << 20), ("Gi", 1 << 30), ("Ti", 1 << 40)];
 
 pub struct Lexed {
     pub tokens: Vec<Token>,
@@ -98,20 +88,9 @@ pub struct Lexed {
 }
 
 pub fn lex(file: FileId, text: &str) -> Lexed {
-    let mut lexer = Lexer {
-        file,
-        text,
-        pos: 0,
-        out: Vec::new(),
-        comments: Vec::new(),
-        diags: Vec::new(),
-    };
+    let mut lexer = Lexer { file, text, pos: 0, out: Vec::new(), comments: Vec::new(), diags: Vec::new() };
     lexer.run();
-    Lexed {
-        tokens: lexer.out,
-        comments: lexer.comments,
-        diagnostics: lexer.diags,
-    }
+    Lexed { tokens: lexer.out, comments: lexer.comments, diagnostics: lexer.diags }
 }
 
 struct Lexer<'a> {
@@ -137,22 +116,14 @@ impl Lexer<'_> {
             self.pos += rest.len() - after_ws.len();
             if after_ws.is_empty() {
                 let end = self.text.len();
-                self.out.push(Token {
-                    tok: Tok::Eof,
-                    span: self.span(end, end),
-                    line_start: true,
-                });
+                self.out.push(Token { tok: Tok::Eof, span: self.span(end, end), line_start: true });
                 return;
             }
             let start = self.pos;
             let (tok, len) = self.token(after_ws);
             self.pos += len.max(1).min(after_ws.len());
             if let Some(tok) = tok {
-                self.out.push(Token {
-                    tok,
-                    span: self.span(start, self.pos),
-                    line_start,
-                });
+                self.out.push(Token { tok, span: self.span(start, self.pos), line_start });
                 line_start = false;
             }
         }
@@ -188,15 +159,13 @@ impl Lexer<'_> {
             Some('<') => Tok::Lt,
             Some(c) => {
                 let len = c.len_utf8();
-                let shown = if c.is_control() {
-                    format!("{:?}", c)
-                } else {
-                    c.to_string()
-                };
+                let shown = if c.is_control() { format!("{:?}", c) } else { c.to_string() };
                 self.diags.push(
                     Diagnostic::new(&codes::SYNTAX_ERROR, format!("unexpected character `{shown}`"))
                         .at(self.span(start, start + len), "not part of the language")
-                        .with_help("names start with a letter; strings are written in double quotes; comments start with `#`"),
+                        .with_help(
+                            "names start with a letter; strings are written in double quotes; comments start with `#`",
+                        ),
                 );
                 return (None, len);
             }
@@ -210,7 +179,7 @@ impl Lexer<'_> {
         let bad = |lexer: &mut Self, message: String, help: &str| {
             lexer.diags.push(
                 Diagnostic::new(&codes::INVALID_NUMBER, message)
-                    .at(span, "here")
+                    .at(span, "not a valid number")
                     .with_help(help.to_string()),
             );
             Tok::Bad
@@ -219,47 +188,35 @@ impl Lexer<'_> {
         match unit {
             "" if is_float => match number.parse::<f64>() {
                 Ok(v) if v.is_finite() => Tok::Float(v),
-                _ => bad(
-                    self,
-                    format!("`{number}` is not a number"),
-                    "write a decimal number such as `0.5`",
-                ),
+                _ => bad(self, format!("`{number}` is not a number"), "write a decimal number such as `0.5`"),
             },
             "" => match number.parse::<i64>() {
                 Ok(v) => Tok::Int(v),
-                Err(_) => bad(
-                    self,
-                    format!("`{number}` is too large"),
-                    "integers range up to 9223372036854775807",
-                ),
+                Err(_) => bad(self, format!("`{number}` is too large"), "integers range up to 9223372036854775807"),
             },
             "%" => match number.parse::<f64>() {
                 Ok(v) if v.is_finite() => Tok::Percent(v),
-                _ => bad(
-                    self,
-                    format!("`{number}%` is not a percentage"),
-                    "write a percentage such as `1%` or `0.5%`",
-                ),
+                _ => bad(self, format!("`{number}%` is not a percentage"), "write a percentage such as `1%` or `0.5%`"),
             },
             _ => {
                 let scaled = |units: &[(&str, u64)]| {
                     units.iter().find(|(u, _)| *u == unit).map(|(_, factor)| {
                         if is_float {
                             let v = number.parse::<f64>().unwrap_or(f64::NAN) * *factor as f64;
-                            (v.is_finite() && v >= 0.0 && v < 1.8e19 && v.fract() == 0.0)
-                                .then_some(v as u64)
+                            ((0.0..1.8e19).contains(&v) && v.fract() == 0.0).then_some(v as u64)
                         } else {
-                            number
-                                .parse::<u64>()
-                                .ok()
-                                .and_then(|n| n.checked_mul(*factor))
+                            number.parse::<u64>().ok().and_then(|n| n.checked_mul(*factor))
                         }
                     })
                 };
                 if let Some(v) = scaled(DURATION_UNITS) {
                     return match v {
                         Some(ms) => Tok::Duration(ms),
-                        None => bad(self, format!("`{number}{unit}` is not a whole number of milliseconds or is too large"), "write durations such as `30s`, `5m`, `1h`"),
+                        None => bad(
+                            self,
+                            format!("`{number}{unit}` is not a whole number of milliseconds or is too large"),
+                            "write durations such as `30s`, `5m`, `1h`",
+                        ),
                     };
                 }
                 if let Some(v) = scaled(SIZE_UNITS) {
@@ -267,9 +224,7 @@ impl Lexer<'_> {
                         Some(bytes) => Tok::Size(bytes),
                         None => bad(
                             self,
-                            format!(
-                                "`{number}{unit}` is not a whole number of bytes or is too large"
-                            ),
+                            format!("`{number}{unit}` is not a whole number of bytes or is too large"),
                             "write sizes such as `512Mi` or `2Gi`",
                         ),
                     };
@@ -282,11 +237,12 @@ impl Lexer<'_> {
                     "min" | "mins" => "write minutes as `m`",
                     _ => "durations take `ms`, `s`, `m`, `h`, `d`; sizes take `Ki`, `Mi`, `Gi`, `Ti`; percentages take `%`",
                 };
-                bad(
-                    self,
-                    format!("unknown unit `{unit}` in `{number}{unit}`"),
-                    help,
-                )
+                self.diags.push(
+                    Diagnostic::new(&codes::INVALID_NUMBER, format!("unknown unit `{unit}` in `{number}{unit}`"))
+                        .at(span, "unknown unit")
+                        .with_help(help),
+                );
+                Tok::Bad
             }
         }
     }
@@ -317,13 +273,9 @@ impl Lexer<'_> {
                     }
                     if e == 'u' && rest.get(j + 1..).is_some_and(|r| r.starts_with('{')) {
                         let body = rest.get(j + 2..).unwrap_or("");
-                        let hex: String =
-                            body.chars().take_while(|c| c.is_ascii_hexdigit()).collect();
+                        let hex: String = body.chars().take_while(|c| c.is_ascii_hexdigit()).collect();
                         let closes = body.get(hex.len()..).is_some_and(|r| r.starts_with('}'));
-                        if let Some(ch) = u32::from_str_radix(&hex, 16)
-                            .ok()
-                            .and_then(char::from_u32)
-                            .filter(|_| closes)
+                        if let Some(ch) = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32).filter(|_| closes)
                         {
                             value.push(ch);
                             for _ in 0..hex.len() + 2 {
@@ -346,9 +298,7 @@ impl Lexer<'_> {
         self.diags.push(
             Diagnostic::new(&codes::UNTERMINATED_STRING, "unterminated string")
                 .at(self.span(start, start + 1), "this string is never closed")
-                .with_help(
-                    "add a closing `\"` on the same line; strings cannot span lines (use `\\n`)",
-                ),
+                .with_help("add a closing `\"` on the same line; strings cannot span lines (use `\\n`)"),
         );
         (Some(Tok::Bad), line_end.max(1))
     }
@@ -372,17 +322,11 @@ fn number_with_unit(input: &str) -> IResult<&str, (&str, &str)> {
 }
 
 /// Skips white space and comments; reports whether a line break was crossed.
-fn skip_trivia<'a>(
-    mut input: &'a str,
-    base: usize,
-    file: FileId,
-    comments: &mut Vec<Comment>,
-) -> (&'a str, bool) {
+fn skip_trivia<'a>(mut input: &'a str, base: usize, file: FileId, comments: &mut Vec<Comment>) -> (&'a str, bool) {
     let total = input.len();
     let mut newline = false;
     loop {
-        let ws: IResult<&str, &str> =
-            take_while1(|c: char| c.is_whitespace() || c == '\u{feff}').parse(input);
+        let ws: IResult<&str, &str> = take_while1(|c: char| c.is_whitespace() || c == '\u{feff}').parse(input);
         if let Ok((after, skipped)) = ws {
             newline |= skipped.contains('\n');
             input = after;
@@ -391,15 +335,8 @@ fn skip_trivia<'a>(
         if let Some(body) = input.strip_prefix('#') {
             let end = body.find('\n').unwrap_or(body.len());
             let start = base + (total - input.len());
-            let text = body
-                .get(..end)
-                .unwrap_or("")
-                .trim_end_matches('\r')
-                .to_string();
-            comments.push(Comment {
-                span: Span::new(file, start, start + 1 + end),
-                text,
-            });
+            let text = body.get(..end).unwrap_or("").trim_end_matches('\r').to_string();
+            comments.push(Comment { span: Span::new(file, start, start + 1 + end), text });
             input = body.get(end..).unwrap_or("");
             continue;
         }

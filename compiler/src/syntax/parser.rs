@@ -29,26 +29,15 @@ type PResult<T> = Result<T, Abandon>;
 
 impl<'t> Parser<'t> {
     pub fn new(tokens: &'t [Token]) -> Parser<'t> {
-        Parser {
-            tokens,
-            pos: 0,
-            depth: 0,
-            too_deep: false,
-            diagnostics: Vec::new(),
-        }
+        Parser { tokens, pos: 0, depth: 0, too_deep: false, diagnostics: Vec::new() }
     }
 
     fn peek(&self) -> &Token {
-        self.tokens
-            .get(self.pos)
-            .or_else(|| self.tokens.last())
-            .unwrap_or(&EOF_TOKEN)
+        self.tokens.get(self.pos).or_else(|| self.tokens.last()).unwrap_or(&EOF_TOKEN)
     }
 
     fn peek_at(&self, ahead: usize) -> &Tok {
-        self.tokens
-            .get(self.pos + ahead)
-            .map_or(&Tok::Eof, |t| &t.tok)
+        self.tokens.get(self.pos + ahead).map_or(&Tok::Eof, |t| &t.tok)
     }
 
     fn bump(&mut self) -> Token {
@@ -71,31 +60,19 @@ impl<'t> Parser<'t> {
         let token = self.peek().clone();
         let found = token.tok.describe();
         let (code, message, label) = match token.tok {
-            Tok::Eof => (
-                &codes::UNCLOSED_DELIMITER,
-                format!("expected {expected}, found end of file"),
-                "the file ends here",
-            ),
-            _ => (
-                &codes::SYNTAX_ERROR,
-                format!("expected {expected}, found {found}"),
-                "unexpected here",
-            ),
+            Tok::Eof => {
+                (&codes::UNCLOSED_DELIMITER, format!("expected {expected}, found end of file"), "the file ends here")
+            }
+            _ => (&codes::SYNTAX_ERROR, format!("expected {expected}, found {found}"), "unexpected here"),
         };
         let help = match (&token.tok, expected) {
             (Tok::Eof, _) => "close every `{`, `[` and `(` that is still open".to_string(),
             (Tok::Colon, _) => "fields are set with `=`: write `name = value`".to_string(),
-            (Tok::Str(_), e) if e.contains("name") => {
-                "names are written without quotes".to_string()
-            }
+            (Tok::Str(_), e) if e.contains("name") => "names are written without quotes".to_string(),
             _ => format!("write {expected} here"),
         };
         if token.tok != Tok::Bad {
-            self.diagnostics.push(
-                Diagnostic::new(code, message)
-                    .at(token.span, label)
-                    .with_help(help),
-            );
+            self.diagnostics.push(Diagnostic::new(code, message).at(token.span, label).with_help(help));
         }
         Abandon
     }
@@ -111,10 +88,7 @@ impl<'t> Parser<'t> {
     fn ident(&mut self, expected: &str) -> PResult<Ident> {
         match &self.peek().tok {
             Tok::Ident(name) => {
-                let ident = Ident {
-                    name: name.clone(),
-                    span: self.peek().span,
-                };
+                let ident = Ident { name: name.clone(), span: self.peek().span };
                 self.bump();
                 Ok(ident)
             }
@@ -124,14 +98,12 @@ impl<'t> Parser<'t> {
 
     fn enter(&mut self) -> PResult<()> {
         if self.depth >= MAX_DEPTH {
-            let span = self.peek().span;
+            // Every caller has just consumed the opening `{`, `[` or `(`: point at it.
+            let span = self.pos.checked_sub(1).and_then(|i| self.tokens.get(i)).map_or(self.peek().span, |t| t.span);
             self.diagnostics.push(
-                Diagnostic::new(
-                    &codes::NESTING_TOO_DEEP,
-                    format!("nesting deeper than {MAX_DEPTH} levels"),
-                )
-                .at(span, "too deep")
-                .with_help("flatten the structure: specs rarely need more than a few levels"),
+                Diagnostic::new(&codes::NESTING_TOO_DEEP, format!("nesting deeper than {MAX_DEPTH} levels"))
+                    .at(span, "too deep")
+                    .with_help("flatten the structure: specs rarely need more than a few levels"),
             );
             self.too_deep = true;
             return Err(Abandon);
@@ -153,11 +125,7 @@ impl<'t> Parser<'t> {
         let start = self.pos;
         while !self.at(&Tok::Eof) {
             let token = self.peek();
-            if depth == 0
-                && self.pos > start
-                && token.line_start
-                && matches!(token.tok, Tok::Ident(_))
-            {
+            if depth == 0 && self.pos > start && token.line_start && matches!(token.tok, Tok::Ident(_)) {
                 return;
             }
             match token.tok {
@@ -208,13 +176,7 @@ impl<'t> Parser<'t> {
         let kind = self.kind_annotation()?;
         let body = self.block()?;
         let span = keyword.span.to(body.span);
-        Ok(Item {
-            keyword,
-            name,
-            kind,
-            body,
-            span,
-        })
+        Ok(Item { keyword, name, kind, body, span })
     }
 
     fn kind_annotation(&mut self) -> PResult<Option<Ident>> {
@@ -255,10 +217,7 @@ impl<'t> Parser<'t> {
             }
         };
         self.leave();
-        Ok(Block {
-            members,
-            span: open.span.to(close.span),
-        })
+        Ok(Block { members, span: open.span.to(close.span) })
     }
 
     /// member = step | on_failure | when | name (":" kind)? block | name "=" expr
@@ -271,53 +230,61 @@ impl<'t> Parser<'t> {
             let step = self.ident("the name of a step")?;
             self.expect(Tok::Eq, "`=`")?;
             let action = self.expr()?;
-            return Ok(Member::OnFailure(OnFailure {
-                span: start.to(action.span),
-                step,
-                action,
-            }));
+            return Ok(Member::OnFailure(OnFailure { span: start.to(action.span), step, action }));
         }
         if self.at_word("when") && !matches!(self.peek_at(1), Tok::Eq) {
             return self.when().map(Member::When);
         }
         // `"quoted.key" = "value"`: map keys that are not names (Neo4j settings, labels).
         if let (Tok::Str(key), Tok::Eq) = (&self.peek().tok, self.peek_at(1)) {
-            let name = Ident {
-                name: key.clone(),
-                span: self.peek().span,
-            };
+            let name = Ident { name: key.clone(), span: self.peek().span };
             self.bump();
             self.bump();
             let value = self.expr()?;
-            return Ok(Member::Field(Field {
-                span: name.span.to(value.span),
-                name,
-                value,
-            }));
+            return Ok(Member::Field(Field { span: name.span.to(value.span), name, value }));
         }
         let name = self.ident("a field name")?;
         match self.peek().tok {
             Tok::Eq => {
                 self.bump();
                 let value = self.expr()?;
-                Ok(Member::Field(Field {
-                    span: name.span.to(value.span),
-                    name,
-                    value,
-                }))
+                Ok(Member::Field(Field { span: name.span.to(value.span), name, value }))
+            }
+            // `port: 8000` (a YAML habit): a colon followed by a value, not by a kind name.
+            Tok::Colon if !matches!(self.peek_at(1), Tok::Ident(_)) => {
+                self.diagnostics.push(
+                    Diagnostic::new(&codes::SYNTAX_ERROR, format!("expected `=` after `{}`, found `:`", name.name))
+                        .at(self.peek().span, "fields are set with `=`")
+                        .with_help(format!("write `{} = …`", name.name)),
+                );
+                Err(Abandon)
             }
             Tok::Colon | Tok::LBrace => {
                 let kind = self.kind_annotation()?;
                 let body = self.block()?;
-                Ok(Member::Block(NestedBlock {
-                    span: name.span.to(body.span),
-                    name,
-                    kind,
-                    body,
-                }))
+                Ok(Member::Block(NestedBlock { span: name.span.to(body.span), name, kind, body }))
+            }
+            // `service api {` at the start of a line inside a block: the block above it misses
+            // its `}` (a member is never two names in a row).
+            Tok::Ident(ref declared) if self.starts_declaration(&name) => {
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        &codes::UNCLOSED_DELIMITER,
+                        format!("`{} {declared}` is declared inside another block", name.name),
+                    )
+                    .at(name.span, "a declaration cannot be nested")
+                    .with_help("a block above is missing its closing `}`"),
+                );
+                Err(Abandon)
             }
             _ => Err(self.error(&format!("`=` or `{{` after `{}`", name.name))),
         }
+    }
+
+    /// Whether `keyword` (just consumed) opens a top-level declaration at the start of a line.
+    fn starts_declaration(&self, keyword: &Ident) -> bool {
+        let at_line_start = self.pos.checked_sub(1).and_then(|i| self.tokens.get(i)).is_some_and(|t| t.line_start);
+        at_line_start && crate::syntax::KEYWORDS.iter().any(|(k, _)| *k == keyword.name)
     }
 
     /// step name "=" call ("after" "[" names "]")? block?
@@ -325,7 +292,12 @@ impl<'t> Parser<'t> {
         let start = self.bump().span;
         let name = self.ident("the step's name")?;
         self.expect(Tok::Eq, "`=`")?;
-        let action = self.expr()?;
+        let mut action = self.expr()?;
+        // `step x = run(api, "…") { … }`: the block is the step's, not the call's.
+        let mut body = None;
+        if let ExprKind::Call(call) = &mut action.kind {
+            body = call.block.take();
+        }
         let mut after = Vec::new();
         let mut end = action.span;
         if self.at_word("after") {
@@ -339,21 +311,16 @@ impl<'t> Parser<'t> {
             }
             end = self.bump().span;
         }
-        let body = if self.at(&Tok::LBrace) {
-            Some(self.block()?)
-        } else {
-            None
-        };
+        if body.is_none() && self.at(&Tok::LBrace) {
+            body = Some(self.block()?);
+        }
         if let Some(b) = &body {
             end = b.span;
+            if after.is_empty() {
+                action.span = Span { end: action.span.end.min(b.span.start), ..action.span };
+            }
         }
-        Ok(Step {
-            span: start.to(end),
-            name,
-            action,
-            after,
-            body,
-        })
+        Ok(Step { span: start.to(end), name, action, after, body })
     }
 
     /// when path (">" | "<") expr ("for" expr)?
@@ -379,14 +346,7 @@ impl<'t> Parser<'t> {
         } else {
             None
         };
-        Ok(When {
-            signal,
-            op,
-            op_span: op_token.span,
-            threshold,
-            duration,
-            span: start.to(end),
-        })
+        Ok(When { signal, op, op_span: op_token.span, threshold, duration, span: start.to(end) })
     }
 
     fn path(&mut self) -> PResult<Path> {
@@ -419,10 +379,7 @@ impl<'t> Parser<'t> {
         };
         if let Some(kind) = simple {
             self.bump();
-            return Ok(Expr {
-                kind,
-                span: token.span,
-            });
+            return Ok(Expr { kind, span: token.span });
         }
         match token.tok {
             Tok::LBracket => self.list(),
@@ -431,10 +388,7 @@ impl<'t> Parser<'t> {
                 if self.at(&Tok::LParen) {
                     self.call(path)
                 } else {
-                    Ok(Expr {
-                        span: path.span,
-                        kind: ExprKind::Path(path),
-                    })
+                    Ok(Expr { span: path.span, kind: ExprKind::Path(path) })
                 }
             }
             _ => Err(self.error("a value")),
@@ -462,10 +416,7 @@ impl<'t> Parser<'t> {
         }
         let close = self.bump();
         self.leave();
-        Ok(Expr {
-            kind: ExprKind::List(items),
-            span: open.span.to(close.span),
-        })
+        Ok(Expr { kind: ExprKind::List(items), span: open.span.to(close.span) })
     }
 
     /// call = path "(" (arg ("," arg)*)? ")" block?
@@ -480,8 +431,7 @@ impl<'t> Parser<'t> {
     fn call_rest(&mut self, callee: Path) -> PResult<Expr> {
         let mut args = Vec::new();
         while !self.at(&Tok::RParen) {
-            let named =
-                matches!(self.peek().tok, Tok::Ident(_)) && matches!(self.peek_at(1), Tok::Eq);
+            let named = matches!(self.peek().tok, Tok::Ident(_)) && matches!(self.peek_at(1), Tok::Eq);
             let name = if named {
                 let n = self.ident("an argument name")?;
                 self.bump();
@@ -496,29 +446,11 @@ impl<'t> Parser<'t> {
             }
         }
         let close = self.bump();
-        let block = if self.at(&Tok::LBrace) {
-            Some(self.block()?)
-        } else {
-            None
-        };
+        let block = if self.at(&Tok::LBrace) { Some(self.block()?) } else { None };
         let end = block.as_ref().map_or(close.span, |b| b.span);
-        Ok(Expr {
-            span: callee.span.to(end),
-            kind: ExprKind::Call(Call {
-                callee,
-                args,
-                block,
-            }),
-        })
+        Ok(Expr { span: callee.span.to(end), kind: ExprKind::Call(Call { callee, args, block }) })
     }
 }
 
-static EOF_TOKEN: Token = Token {
-    tok: Tok::Eof,
-    span: Span {
-        file: crate::source::FileId(0),
-        start: 0,
-        end: 0,
-    },
-    line_start: true,
-};
+static EOF_TOKEN: Token =
+    Token { tok: Tok::Eof, span: Span { file: crate::source::FileId(0), start: 0, end: 0 }, line_start: true };
