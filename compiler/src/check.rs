@@ -5,7 +5,9 @@
 //! whole model run after it (`rules`). A model is returned only when no error was found.
 
 mod alerts;
-mod pipelines;
+mod container;
+mod paths;
+pub mod pipelines;
 mod rules;
 mod services;
 mod values;
@@ -29,6 +31,8 @@ pub struct Decls<'a> {
     pub channels: BTreeMap<String, &'a Item>,
     pub pipelines: BTreeMap<String, &'a Item>,
     pub alerts: BTreeMap<String, &'a Item>,
+    pub networks: BTreeMap<String, &'a Item>,
+    pub volumes: BTreeMap<String, &'a Item>,
 }
 
 pub struct Checker<'a> {
@@ -64,6 +68,7 @@ pub fn check(
     // Declarations in file order, then by position: duplicates point at the later one.
     let items: Vec<&Item> = files.iter().flat_map(|(_, f)| f.items.iter()).collect();
     checker.collect(&items);
+    paths::run(&mut checker);
 
     // `files` and `sources` come in the same order: the spec file of each declaration.
     let paths: BTreeMap<FileId, String> = files.iter().map(|(id, _)| *id).zip(sources.iter().cloned()).collect();
@@ -73,6 +78,8 @@ pub fn check(
     checker.resolved_stores = stores.clone();
     let services = checker.services(&stores, project.as_ref());
     let channels = checker.channels();
+    let networks = checker.networks();
+    let volumes = checker.volume_decls();
     let pipelines = checker.pipelines(&services, &stores, project.as_ref());
     let mut alerts = checker.alerts(&services, &stores, &channels, project.as_ref());
     for alert in alerts.values_mut() {
@@ -98,8 +105,18 @@ pub fn check(
     let Some(project) = project else {
         return (None, checker.diagnostics);
     };
-    let model =
-        Model { project, secrets, stores, services, channels, pipelines, alerts, templates: stdlib.templates.clone() };
+    let model = Model {
+        project,
+        secrets,
+        stores,
+        services,
+        channels,
+        pipelines,
+        alerts,
+        networks,
+        volumes,
+        templates: stdlib.templates.clone(),
+    };
     rules::run(&model, &mut checker);
     // The caller decides whether errors remain once lint levels are applied.
     (Some(model), checker.diagnostics)
@@ -130,6 +147,8 @@ impl<'a> Checker<'a> {
                 "channel" => &mut self.decls.channels,
                 "pipeline" => &mut self.decls.pipelines,
                 "alert" => &mut self.decls.alerts,
+                "network" => &mut self.decls.networks,
+                "volume" => &mut self.decls.volumes,
                 _ => {
                     let help = unknown_name_help(keyword, crate::syntax::KEYWORDS.iter().map(|(k, _)| *k));
                     self.report(
@@ -296,6 +315,7 @@ impl<'a> Checker<'a> {
             let mut version = "latest".to_string();
             let mut version_span = item.name.span;
             let mut file = format!("secrets/{name}.txt");
+            let mut environment = None;
             for member in &item.body.members {
                 let Member::Field(f) = member else {
                     self.report(
@@ -335,9 +355,15 @@ impl<'a> Checker<'a> {
                             .with_help("write `from = secret_manager(\"postgres-password\", version = 3)`"),
                     ),
                     ("file", ExprKind::Str(path)) => file = path.clone(),
+                    ("env", ExprKind::Str(var))
+                        if var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && !var.is_empty() =>
+                    {
+                        environment = Some(var.clone());
+                    }
+                    ("env", _) => self.type_error(&f.value, "the name of a shell variable", "env"),
                     ("file", _) => self.type_error(&f.value, "a string", "file"),
                     (other, _) => {
-                        let help = unknown_name_help(other, ["from", "file"]);
+                        let help = unknown_name_help(other, ["from", "file", "env"]);
                         self.report(
                             Diagnostic::new(&codes::UNKNOWN_FIELD, format!("a secret has no field `{other}`"))
                                 .at(f.name.span, "unknown field")
@@ -361,7 +387,7 @@ impl<'a> Checker<'a> {
                         .with_help(format!("pin the version: `secret_manager(\"{secret_id}\", version = 1)`; a new version then rolls out with a deploy, not at a random instance start")),
                 );
             }
-            out.insert(name.clone(), Secret { name, secret_id, version, file });
+            out.insert(name.clone(), Secret { name, secret_id, version, file, environment });
         }
         out
     }

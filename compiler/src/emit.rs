@@ -22,24 +22,58 @@ pub struct Artifact {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InternalError(pub String);
 
+/// A kind of artifact, as `sight.toml`'s `[output]` and `sight build --only` name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Target {
+    Compose,
+    Dockerfiles,
+    Cloudbuild,
+    Alerts,
+    CloudRun,
+}
+
+impl Target {
+    pub const ALL: [Target; 5] =
+        [Target::Compose, Target::Dockerfiles, Target::Cloudbuild, Target::Alerts, Target::CloudRun];
+
+    /// The name in `sight.toml` and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Compose => "compose",
+            Target::Dockerfiles => "dockerfiles",
+            Target::Cloudbuild => "cloudbuild",
+            Target::Alerts => "alerts",
+            Target::CloudRun => "cloud_run",
+        }
+    }
+}
+
 /// Every artifact of the targets `sight.toml` enables, sorted by path.
 pub fn emit(model: &Model) -> Result<Vec<Artifact>, InternalError> {
-    let outputs = &model.project.outputs;
+    emit_targets(model, &Target::ALL)
+}
+
+/// The artifacts of `targets` that `sight.toml` enables (`sight build --only`), sorted by path.
+/// Targets are independent: with more than one, they are emitted on parallel threads.
+pub fn emit_targets(model: &Model, targets: &[Target]) -> Result<Vec<Artifact>, InternalError> {
+    let mut selected: Vec<Target> = targets.to_vec();
+    selected.sort();
+    selected.dedup();
+    let results: Vec<Result<Vec<Artifact>, InternalError>> = if selected.len() > 1 {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> =
+                selected.iter().map(|&target| scope.spawn(move || emit_target(model, target))).collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err(InternalError("an emitter panicked".into()))))
+                .collect()
+        })
+    } else {
+        selected.iter().map(|&target| emit_target(model, target)).collect()
+    };
     let mut artifacts = Vec::new();
-    if let Some(dir) = &outputs.compose {
-        artifacts.extend(compose::emit(model, dir)?);
-    }
-    if outputs.dockerfiles {
-        artifacts.extend(dockerfile::emit(model)?);
-    }
-    if let Some(dir) = &outputs.cloudbuild {
-        artifacts.extend(cloudbuild::emit(model, dir)?);
-    }
-    if let Some(dir) = &outputs.alerts {
-        artifacts.extend(alert_policy::emit(model, dir)?);
-    }
-    if let Some(dir) = &outputs.cloud_run {
-        artifacts.extend(cloud_run::emit(model, dir)?);
+    for result in results {
+        artifacts.extend(result?);
     }
     artifacts.sort_by(|a, b| a.path.cmp(&b.path));
     if let Some(pair) = artifacts.windows(2).find(|w| matches!(w, [a, b] if a.path == b.path)) {
@@ -47,6 +81,19 @@ pub fn emit(model: &Model) -> Result<Vec<Artifact>, InternalError> {
         return Err(InternalError(format!("two artifacts are written to `{path}`")));
     }
     Ok(artifacts)
+}
+
+/// One target's artifacts (none when `sight.toml` turns it off).
+fn emit_target(model: &Model, target: Target) -> Result<Vec<Artifact>, InternalError> {
+    let outputs = &model.project.outputs;
+    match target {
+        Target::Compose => outputs.compose.as_ref().map_or(Ok(Vec::new()), |dir| compose::emit(model, dir)),
+        Target::Dockerfiles if outputs.dockerfiles => dockerfile::emit(model),
+        Target::Dockerfiles => Ok(Vec::new()),
+        Target::Cloudbuild => outputs.cloudbuild.as_ref().map_or(Ok(Vec::new()), |dir| cloudbuild::emit(model, dir)),
+        Target::Alerts => outputs.alerts.as_ref().map_or(Ok(Vec::new()), |dir| alert_policy::emit(model, dir)),
+        Target::CloudRun => outputs.cloud_run.as_ref().map_or(Ok(Vec::new()), |dir| cloud_run::emit(model, dir)),
+    }
 }
 
 /// `dir/name`, without a leading `./`.

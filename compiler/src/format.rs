@@ -96,19 +96,24 @@ pub fn format_file(file: &File, text: &str) -> String {
     let mut p = Printer { text, comments: &file.comments, next: 0, out: String::new() };
     let mut previous_multiline = false;
     for (i, item) in file.items.iter().enumerate() {
-        // Multi-line declarations stand apart; one-liners stay grouped as written.
-        let multiline = text.get(item.span.start as usize..item.span.end as usize).is_some_and(|t| t.contains('\n'));
+        // Multi-line declarations stand apart; one-liners stay grouped as written. Whether a
+        // declaration is multi-line is decided on the printed text: a one-line declaration
+        // that no longer fits is printed on several lines, and must stand apart already in
+        // this pass, or formatting again would move it (formatting is idempotent).
         let has_comment = p.comments.get(p.next).is_some_and(|c| c.span.start < item.span.start);
-        if i > 0 && !has_comment && (previous_multiline || multiline || p.blank_line_before(item.span.start)) {
-            p.out.push('\n');
-        }
-        previous_multiline = multiline;
+        let start = p.out.len();
         p.leading(item.span.start, 0);
+        let item_start = p.out.len();
         let kind = item.kind.as_ref().map(|k| format!(" : {}", k.name)).unwrap_or_default();
         let head = format!("{} {}{kind} ", item.keyword.name, item.name.name);
         p.out.push_str(&head);
         p.block(&item.body, 0, head.len());
         p.trailing(item.span.end);
+        let multiline = p.out.get(item_start..).is_some_and(|printed| printed.contains('\n'));
+        if i > 0 && !has_comment && (previous_multiline || multiline || p.blank_line_before(item.span.start)) {
+            p.out.insert(start, '\n');
+        }
+        previous_multiline = multiline;
         p.out.push('\n');
     }
     p.leading(u32::MAX, 0);

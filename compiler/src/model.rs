@@ -21,8 +21,38 @@ pub struct Model {
     pub channels: BTreeMap<String, Channel>,
     pub pipelines: BTreeMap<String, Pipeline>,
     pub alerts: BTreeMap<String, Alert>,
+    /// Compose networks declared with settings (`network front { driver = "overlay" }`); a
+    /// network a service names without declaring it has Compose's defaults.
+    pub networks: BTreeMap<String, Network>,
+    /// Named volumes declared with settings (`volume cache { driver_opts { type = "tmpfs" } }`).
+    pub volumes: BTreeMap<String, Volume>,
     /// Handlebars templates of the standard library, by file name (`python.Dockerfile.hbs`).
     pub templates: BTreeMap<String, String>,
+}
+
+/// A named volume's settings.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Volume {
+    pub name: String,
+    /// The Docker volume's own name (default: `<project>_<name>`).
+    pub volume_name: Option<String>,
+    pub driver: Option<String>,
+    pub driver_opts: BTreeMap<String, String>,
+    pub external: bool,
+}
+
+/// A Compose network's settings.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Network {
+    pub name: String,
+    /// The Docker network's own name (default: `<project>_<name>`).
+    pub network_name: Option<String>,
+    /// `bridge` (Compose's default), `overlay`, …
+    pub driver: Option<String>,
+    /// Created outside Compose; Compose only attaches containers to it.
+    pub external: bool,
+    /// No route to the outside.
+    pub internal: bool,
 }
 
 /// The three environments the Compose files are made for.
@@ -82,6 +112,8 @@ pub struct Secret {
     pub version: String,
     /// Where Compose reads it from in development and tests (git-ignored).
     pub file: String,
+    /// Instead of `file`: the variable of the shell running Compose that holds it (`env = "PG_PW"`).
+    pub environment: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -99,6 +131,9 @@ pub struct Store {
     pub secrets: Vec<String>,
     /// Every field value after defaults, for templates and alerts.
     pub fields: BTreeMap<String, Value>,
+    /// Container settings written as declared (`restart`, `networks`, `ports`, …; never
+    /// `user`, a store kind's own field, nor `job`).
+    pub container: ContainerOptions,
     pub span: Span,
 }
 
@@ -125,9 +160,66 @@ pub struct Service {
     pub health: Option<HttpHealth>,
     pub deploy: Option<Deploy>,
     pub depends_on: Vec<Dependency>,
+    /// Read-only configuration files (an nginx site, a Prometheus config), the same in every
+    /// Compose file; a deployed service has none (its target would never receive them).
+    pub config_files: Vec<ConfigFile>,
     /// The resolved configuration per environment (base plus overlay).
     pub configs: BTreeMap<Env, ServiceConfig>,
+    /// Container settings Compose applies as written (the same in every Compose file).
+    pub container: ContainerOptions,
     pub span: Span,
+}
+
+/// Container settings of a service that only Compose reads: extra ports and volumes,
+/// networks, restart policy and the like. Empty by default; each is written into the
+/// Compose files as declared (Cloud Run has no equivalent, except where noted).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ContainerOptions {
+    /// Published ports beyond `port`/`publish`, in Compose's short syntax
+    /// (`[IP:]HOST:CONTAINER[/PROTOCOL]`, or `CONTAINER[/PROTOCOL]`).
+    pub ports: Vec<String>,
+    /// Named (`name:/path[:ro]`) and anonymous (`/path`) volumes; never bind mounts.
+    pub volumes: Vec<String>,
+    /// tmpfs mounts (`/tmp`, `/run:size=16M`).
+    pub tmpfs: Vec<String>,
+    /// Compose networks; empty: the project's default network.
+    pub networks: Vec<String>,
+    /// Extra host names of the container on each of its networks.
+    pub aliases: Vec<String>,
+    /// Resource limits of the process (`nofile` → `"65536"` or `"soft:hard"`, as `docker run --ulimit`).
+    pub ulimits: BTreeMap<String, String>,
+    /// `no-new-privileges`, `seccomp=…`, `apparmor=…`.
+    pub security_opt: Vec<String>,
+    /// GPUs reserved for the container: `all` or a count (NVIDIA devices).
+    pub gpus: Option<String>,
+    /// `no`, `always`, `on-failure[:N]`, `unless-stopped`; `None`: sight's default per file.
+    pub restart: Option<String>,
+    /// Replaces the image's entrypoint.
+    pub entrypoint: Vec<String>,
+    /// `user[:group]` the container runs as.
+    pub user: Option<String>,
+    /// Secrets mounted at `/run/secrets/<name>` without an environment variable naming them.
+    pub secrets: Vec<String>,
+    /// Compose profiles; a service with profiles starts only when one is active.
+    pub profiles: Vec<String>,
+    /// Files of environment variables read by Compose (relative to the project root).
+    pub env_files: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+    /// Resource limits in every Compose file (production takes the Cloud Run deploy's instead).
+    pub limits: Option<ContainerLimits>,
+    /// A one-shot task (a migration, a seed): dependents wait until it exits successfully.
+    pub job: bool,
+    pub tty: bool,
+    pub stdin_open: bool,
+    pub read_only: bool,
+    /// A health check given as a command (`command([…])`, `shell("…")`) instead of `http`.
+    pub health_check: Option<Health>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ContainerLimits {
+    pub cpus: Option<f64>,
+    pub memory_bytes: Option<u64>,
 }
 
 impl Service {
@@ -136,9 +228,13 @@ impl Service {
         self.configs.get(&env).or_else(|| self.configs.values().next()).unwrap_or(&EMPTY_CONFIG)
     }
 
-    /// Whether Compose can check the service's `health`: a built image carries its runtime's
-    /// `probe` (a runtime kind may define none); a prebuilt image is asked with `wget` or `curl`.
+    /// Whether Compose can check the service's health: a command health check always; for
+    /// `http`, a built image carries its runtime's `probe` (a runtime kind may define none); a
+    /// prebuilt image is asked with `wget` or `curl`.
     pub fn has_health_probe(&self) -> bool {
+        if self.container.health_check.is_some() {
+            return true;
+        }
         self.health.is_some()
             && match &self.build {
                 Some(build) => build.runtime.runtime.as_ref().is_some_and(|r| !r.probe.is_empty()),
@@ -189,6 +285,12 @@ pub struct Build {
 }
 
 impl Build {
+    /// Whether the context holds its own Dockerfile (a runtime kind without a template, such
+    /// as `dockerfile`): sight then writes no Dockerfile and Compose builds the user's.
+    pub fn own_dockerfile(&self) -> bool {
+        self.runtime.runtime.as_ref().is_none_or(|r| r.template.is_empty())
+    }
+
     /// The fields as a template context, plus `service` and `port` (when declared). A list or
     /// map field that is absent is empty, so `{{#each}}` over it works in strict mode; an
     /// absent scalar stays absent (`{{#if run}}`), so a template that uses it unguarded fails.
@@ -210,6 +312,16 @@ impl Build {
         }
         context
     }
+}
+
+/// `configs = ["./proxy/nginx.conf:/etc/nginx/conf.d/default.conf"]`: a file of the project
+/// mounted read-only into the container.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConfigFile {
+    /// Relative to the project root, as written (`./proxy/nginx.conf`).
+    pub source: String,
+    /// The absolute path in the container.
+    pub target: String,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -165,6 +165,7 @@ pub fn compile(input: &ProjectInput) -> Compiled {
             Manifest::default()
         }
     };
+    diagnostics.extend(crate::paths::manifest_paths(&manifest, &input.manifest, manifest_id));
     let mut stdlib = match Stdlib::builtin() {
         Ok(lib) => lib,
         Err(errors) => {
@@ -197,8 +198,15 @@ pub fn compile(input: &ProjectInput) -> Compiled {
     }
     let mut trees = Vec::new();
     let mut spec_paths = Vec::new();
-    for (id, file) in sources.iter().filter(|(_, f)| f.path != MANIFEST) {
-        let (tree, mut diags) = crate::syntax::parse(id, &file.text);
+    let specs: Vec<(FileId, &SourceFile)> = sources.iter().filter(|(_, f)| f.path != MANIFEST).collect();
+    let mut parsed = parse_all(&specs).into_iter();
+    for &(id, file) in &specs {
+        let Some(Some((tree, mut diags))) = parsed.next() else {
+            diagnostics.push(too_large(id, &file.path));
+            trees.push((id, crate::syntax::ast::File::default()));
+            spec_paths.push(file.path.clone());
+            continue;
+        };
         // The replacement character of an invalid byte is not part of the language either, but
         // S0006 already reports it at the same place.
         let bad_byte = input.invalid_utf8.iter().find(|(path, _)| *path == file.path).map(|(_, offset)| *offset);
@@ -217,6 +225,11 @@ pub fn compile(input: &ProjectInput) -> Compiled {
                 .with_help("add a spec such as `platform.sight` next to `sight.toml`, or run `sight init`"),
         );
     }
+    if let Some(d) = too_many_declarations(&trees) {
+        // Checking would take as long as the project is large: report the limit alone.
+        diagnostics.push(d);
+        trees.clear();
+    }
     let syntax_ok = !diagnostics.iter().any(Diagnostic::is_error);
     // Without a spec there is nothing to check (a missing `project` would only repeat S0011).
     let (model, check_diags) =
@@ -230,6 +243,79 @@ pub fn compile(input: &ProjectInput) -> Compiled {
     let model = if diagnostics.iter().any(Diagnostic::is_error) { None } else { model };
     Compiled { sources, model, diagnostics }
 }
+
+/// S0008: a spec file over the size limit (it is not parsed).
+fn too_large(id: FileId, path: &str) -> Diagnostic {
+    let limit = crate::limits::file_limit_text();
+    Diagnostic::new(&codes::FILE_TOO_LARGE, format!("`{path}` is larger than {limit}"))
+        .at(Span::new(id, 0, 0), "this file")
+        .with_help(format!(
+            "a spec file holds at most {limit}: split it into several `.sight` files, or check what generated it"
+        ))
+}
+
+/// S0014: more declarations than [`crate::limits::MAX_DECLARATIONS`], at the first one past it.
+fn too_many_declarations(trees: &[(FileId, crate::syntax::ast::File)]) -> Option<Diagnostic> {
+    let max = crate::limits::MAX_DECLARATIONS;
+    let total: usize = trees.iter().map(|(_, t)| t.items.len()).sum();
+    if total <= max {
+        return None;
+    }
+    let first_extra = trees.iter().flat_map(|(_, t)| &t.items).nth(max)?;
+    Some(
+        Diagnostic::new(
+            &codes::TOO_MANY_DECLARATIONS,
+            format!("the project has {total} declarations, more than {max}"),
+        )
+        .at(first_extra.keyword.span.to(first_extra.name.span), format!("declaration {}", max + 1))
+        .with_help(format!(
+            "sight checks at most {max} declarations per project: split it into several projects (the spec is probably generated wrongly)"
+        )),
+    )
+}
+
+/// Parses every spec file (`None` for one over the size limit). A large project's files are
+/// parsed on parallel threads; the trees are the same either way, in the files' order.
+fn parse_all(specs: &[(FileId, &SourceFile)]) -> Vec<Option<ParseResult>> {
+    let parse = |(id, file): &(FileId, &SourceFile)| {
+        (file.text.len() <= crate::limits::MAX_FILE_BYTES).then(|| crate::syntax::parse(*id, &file.text))
+    };
+    let total: usize = specs.iter().map(|(_, f)| f.text.len()).sum();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(specs.len());
+    // Below a few hundred kilobytes a thread costs more than it saves.
+    if threads < 2 || total < 256 << 10 {
+        return specs.iter().map(parse).collect();
+    }
+    let mut results: Vec<Option<ParseResult>> = Vec::new();
+    results.resize_with(specs.len(), || None);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                scope.spawn(move || {
+                    specs
+                        .iter()
+                        .enumerate()
+                        .skip(t)
+                        .step_by(threads)
+                        .map(|(i, spec)| (i, parse(spec)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for handle in handles {
+            // A panic in the parser (a bug) goes on as if it had happened on this thread.
+            let parsed = handle.join().unwrap_or_else(|payload| std::panic::resume_unwind(payload));
+            for (i, result) in parsed {
+                if let Some(slot) = results.get_mut(i) {
+                    *slot = result;
+                }
+            }
+        }
+    });
+    results
+}
+
+type ParseResult = (crate::syntax::ast::File, Vec<Diagnostic>);
 
 /// Where `key = …` is written in the manifest: a line that starts with the key, bare or quoted.
 /// (A plain text search would find the key inside a longer, valid one.)

@@ -269,9 +269,12 @@ pub struct SettingsEnv {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuntimeDef {
-    /// Template file under `stdlib/templates/`.
+    /// Template file under `stdlib/templates/`. Empty: the build context holds its own
+    /// Dockerfile (the `dockerfile` kind), which sight builds but never writes.
+    #[serde(default)]
     pub template: String,
     /// Base image template over the fields, e.g. `python:{{version}}-slim-bookworm`.
+    #[serde(default)]
     pub base_image: String,
     /// Extra images the template uses, by context key (`runtime_image`), as templates over
     /// the fields.

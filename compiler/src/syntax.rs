@@ -17,6 +17,8 @@ pub const KEYWORDS: &[(&str, &str)] = &[
     ("channel", "a notification channel"),
     ("pipeline", "a Cloud Build pipeline"),
     ("alert", "a Cloud Monitoring alert policy"),
+    ("network", "a Compose network's settings"),
+    ("volume", "a Compose named volume's settings"),
 ];
 use crate::source::FileId;
 

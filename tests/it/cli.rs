@@ -208,3 +208,85 @@ fn graph_formats() {
         .collect();
     assert!(critical.contains(&"release.build") && critical.contains(&"release.smoke"), "{critical:?}");
 }
+
+#[test]
+fn github_annotations_are_well_formed_line_by_line() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.path().join("sight.toml"), "").unwrap_or_else(|e| panic!("{e}"));
+    // Several diagnostics, one with a `:` and `,` in its text, one warning.
+    std::fs::write(
+        dir.path().join("a.sight"),
+        format!("{PREAMBLE}service api {{ image = \"nginx:latest\"  imag = \"a,b:c\" }}\nsecret s {{ from = secret_manager(\"s\", version = 1) }}\n"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let out =
+        sight().arg("check").arg("--format").arg("github").arg(dir.path()).output().unwrap_or_else(|e| panic!("{e}"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.len() >= 3, "{text}");
+    for line in lines {
+        let (head, message) = line
+            .split_once("::")
+            .and_then(|(_, rest)| rest.split_once("::"))
+            .unwrap_or_else(|| panic!("not a workflow command: {line}"));
+        let (level, props) = head.split_once(' ').unwrap_or_else(|| panic!("no properties: {line}"));
+        assert!(level == "error" || level == "warning", "{line}");
+        let keys: Vec<&str> = props.split(',').map(|p| p.split_once('=').map_or("", |(k, _)| k)).collect();
+        assert_eq!(keys, ["file", "line", "col", "endLine", "endColumn", "title"], "{line}");
+        for p in props.split(',') {
+            let (k, v) = p.split_once('=').unwrap_or_default();
+            if ["line", "col", "endLine", "endColumn"].contains(&k) {
+                assert!(v.parse::<u32>().is_ok_and(|n| n >= 1), "{line}");
+            }
+            assert!(!v.contains(':') && !v.contains('\n'), "unescaped property value in {line}");
+        }
+        assert!(!message.contains('\n') && !message.contains('\r'), "{line}");
+        assert!(message.contains("%0Ahelp: "), "the help line travels escaped: {line}");
+    }
+}
+
+#[test]
+fn color_follows_the_flag_and_no_color() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.path().join("sight.toml"), "").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.path().join("a.sight"), format!("{PREAMBLE}servce api {{ }}\n"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stderr =
+        |cmd: Command| String::from_utf8_lossy(&cmd.output().unwrap_or_else(|e| panic!("{e}")).stderr).into_owned();
+    let always = stderr(sight().arg("check").arg("--color").arg("always").arg(dir.path()));
+    assert!(always.contains('\u{1b}'), "--color always has escapes");
+    let never = stderr(sight().arg("check").arg("--color").arg("never").arg(dir.path()));
+    assert!(!never.contains('\u{1b}'));
+    // NO_COLOR is set by sight(); auto on a pipe has no color either.
+    let auto = stderr(sight().arg("check").arg(dir.path()));
+    assert!(!auto.contains('\u{1b}'));
+}
+
+#[test]
+fn completions_for_each_shell() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = sight().arg("completions").arg(shell).output().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        let script = String::from_utf8_lossy(&out.stdout);
+        assert!(script.contains("sight") && script.contains("build") && script.contains("explain"), "{shell}");
+    }
+    sight().arg("completions").arg("tcsh").assert().code(2);
+}
+
+#[test]
+fn invalid_utf8_and_odd_files_through_the_binary() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.path().join("sight.toml"), "").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.path().join("p.sight"), PREAMBLE).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.path().join("a.sight"), b"service api { image = \"caf\xe9:1\" }\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let out =
+        sight().arg("check").arg("--format").arg("json").arg(dir.path()).output().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(json["diagnostics"][0]["code"], "S0006");
+    assert_eq!(json["diagnostics"][0]["location"]["line"], 1);
+    // An empty spec file and a BOM are fine.
+    std::fs::write(dir.path().join("a.sight"), "\u{feff}").unwrap_or_else(|e| panic!("{e}"));
+    sight().arg("check").arg(dir.path()).assert().success();
+}

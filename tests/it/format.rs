@@ -28,13 +28,19 @@ fn sight_files() -> Vec<std::path::PathBuf> {
             let p = entry.path();
             if p.is_dir() {
                 stack.push(p);
-            } else if p.extension().is_some_and(|e| e == "sight") {
+            } else if p.extension().is_some_and(|e| e == "sight") && !past_a_limit(&p) {
                 out.push(p);
             }
         }
     }
     out.sort();
     out
+}
+
+/// The UI cases of the size limits (S0008, S0009, S0014) hold megabytes of generated text that
+/// does not parse: nothing to format.
+fn past_a_limit(path: &std::path::Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.len() > 256 << 10)
 }
 
 #[test]

@@ -160,16 +160,19 @@ impl Checker<'_> {
             Some(ExprKind::Duration(ms)) if *ms > 0 && ms % 60_000 == 0 && *ms <= 86_400_000 => *ms,
             Some(ExprKind::Duration(ms)) => {
                 let span = when.duration.as_ref().map_or(when.span, |d| d.span);
-                let rounded = (ms.div_ceil(60_000).max(1)) * 60_000;
+                // Whole minutes, at most a day (a duration near `u64::MAX` must not overflow).
+                let rounded = ms.div_ceil(60_000).clamp(1, 1440) * 60_000;
+                let (problem, label) = if *ms > 86_400_000 {
+                    ("is longer than a day", "Cloud Monitoring takes at most 1d")
+                } else {
+                    ("is not a whole number of minutes", "Cloud Monitoring takes multiples of 60s")
+                };
                 self.report(
                     Diagnostic::new(
                         &codes::ALERT_DURATION_NOT_MINUTES,
-                        format!(
-                            "alert duration {} is not a whole number of minutes",
-                            crate::units::duration_single(*ms)
-                        ),
+                        format!("alert duration {} {problem}", crate::units::duration_single(*ms)),
                     )
-                    .at(span, "Cloud Monitoring takes multiples of 60s")
+                    .at(span, label)
                     .with_help(format!("write `for {}`", crate::units::duration_single(rounded))),
                 );
                 return None;

@@ -16,6 +16,7 @@ use crate::syntax::ast::{self, Block, Expr, ExprKind, Member};
 pub fn run(model: &Model, checker: &mut Checker) {
     duplicate_host_ports(model, checker);
     depends_on_without_healthcheck(model, checker);
+    dependencies_across_profiles(model, checker);
     test_runner_names(model, checker);
     publish_without_port(model, checker);
     service_dependency_cycles(model, checker);
@@ -38,6 +39,8 @@ pub fn run(model: &Model, checker: &mut Checker) {
         async_migration_driver(model, pipeline, checker);
         steps_after_tolerated_smoke(pipeline, checker);
         images_sight_does_not_build(model, pipeline, checker);
+        own_dockerfiles_in_pipelines(model, pipeline, checker);
+        deploys_without_target(model, pipeline, checker);
         secret_names_per_pipeline(pipeline, checker);
         compose_host_in_pipeline(model, pipeline, checker);
     }
@@ -163,7 +166,9 @@ fn depends_on_without_healthcheck(model: &Model, checker: &mut Checker) {
             }
             // `health` on a build whose runtime kind has no `probe` still gives Compose no
             // health check (Service::has_health_probe).
-            let Some(target) = model.services.get(&dep.target).filter(|t| !t.has_health_probe()) else {
+            // A job (`job = true`) is awaited until it exits successfully, not until healthy.
+            let Some(target) = model.services.get(&dep.target).filter(|t| !t.has_health_probe() && !t.container.job)
+            else {
                 continue;
             };
             let help = if let Some(build) = target.build.as_ref().filter(|_| target.health.is_some()) {
@@ -184,6 +189,45 @@ fn depends_on_without_healthcheck(model: &Model, checker: &mut Checker) {
                 )
                 .at(dep.span, "only waits until it has started")
                 .with_help(help),
+            );
+        }
+    }
+}
+
+/// S0107: Compose refuses to start a service whose dependency is off because of its profiles
+/// (FACTS §3 `profiles`): every profile of the dependent must also enable the dependency.
+fn dependencies_across_profiles(model: &Model, checker: &mut Checker) {
+    let profiles_of = |name: &str| -> &[String] {
+        model
+            .services
+            .get(name)
+            .map(|s| s.container.profiles.as_slice())
+            .or_else(|| model.stores.get(name).map(|s| s.container.profiles.as_slice()))
+            .unwrap_or_default()
+    };
+    for service in model.services.values() {
+        for dep in &service.depends_on {
+            let target = profiles_of(&dep.target);
+            let own = &service.container.profiles;
+            if target.is_empty() || (!own.is_empty() && own.iter().all(|p| target.contains(p))) {
+                continue;
+            }
+            let missing = if own.is_empty() {
+                "always starts".to_string()
+            } else {
+                let off: Vec<String> = own.iter().filter(|p| !target.contains(p)).map(|p| format!("`{p}`")).collect();
+                format!("starts with profile {}", off.join(", "))
+            };
+            checker.report(
+                Diagnostic::new(
+                    &codes::WRONG_REFERENCE_TARGET,
+                    format!("`{}` {missing}, but its dependency `{}` does not", service.name, dep.target),
+                )
+                .at(dep.span, format!("only started with profile {}", target.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")))
+                .with_help(format!(
+                    "give `{}` the same `profiles`, or remove them from `{}`: Compose refuses to start a service whose dependency is disabled",
+                    service.name, dep.target
+                )),
             );
         }
     }
@@ -279,6 +323,17 @@ fn shared_build_contexts(model: &Model, checker: &mut Checker) {
     let mut first_by_context: BTreeMap<&str, &Service> = BTreeMap::new();
     for service in model.services.values() {
         let Some(build) = &service.build else { continue };
+        // Contexts with their own Dockerfile get nothing written: they may be shared.
+        if build.own_dockerfile()
+            && model
+                .services
+                .values()
+                .filter_map(|s| s.build.as_ref())
+                .filter(|b| b.context == build.context)
+                .all(|b| b.own_dockerfile())
+        {
+            continue;
+        }
         let Some(first) = first_by_context.get(build.context.as_str()) else {
             first_by_context.insert(&build.context, service);
             continue;
@@ -774,6 +829,30 @@ fn steps_after_tolerated_smoke(pipeline: &Pipeline, checker: &mut Checker) {
     }
 }
 
+/// S0107: a pipeline builds the `production` and `development` stages of the Dockerfiles sight
+/// writes; a context's own Dockerfile (`build : dockerfile`) need not have them.
+fn own_dockerfiles_in_pipelines(model: &Model, pipeline: &Pipeline, checker: &mut Checker) {
+    for step in pipeline.steps.iter().filter(|s| s.role == StepRole::Build) {
+        let Some(service) =
+            model.services.get(&step.service).filter(|s| s.build.as_ref().is_some_and(Build::own_dockerfile))
+        else {
+            continue;
+        };
+        checker.report(
+            Diagnostic::new(
+                &codes::WRONG_REFERENCE_TARGET,
+                format!("step `{}` builds `{}`, which is built from its own Dockerfile", step.name, service.name),
+            )
+            .at(step.span, "builds the `production` and `development` stages")
+            .with_label(service.span, "`build : dockerfile`")
+            .with_help(format!(
+                "give `{}` a runtime kind (`build : python {{ … }}`, `node`, `go`, …) so that sight writes the Dockerfile the pipeline builds",
+                service.name
+            )),
+        );
+    }
+}
+
 /// S0107: a step builds or pushes the image of a service that has no `build` (a prebuilt
 /// image is used as it is).
 fn images_sight_does_not_build(model: &Model, pipeline: &Pipeline, checker: &mut Checker) {
@@ -790,6 +869,27 @@ fn images_sight_does_not_build(model: &Model, pipeline: &Pipeline, checker: &mut
             .at(step.span, "nothing to build or push")
             .with_label(service.span, "a prebuilt image")
             .with_help(format!("give `{}` a `build : <runtime> {{ … }}` block, or remove the step", service.name)),
+        );
+    }
+}
+
+/// S0107: a `deploy` step on a service without a `deploy` block. The step applies the
+/// service's whole production configuration (resources, environment, secrets, Cloud SQL,
+/// access), and without the block there is none: Cloud Run would run the image with defaults
+/// and the Compose environment's host names.
+fn deploys_without_target(model: &Model, pipeline: &Pipeline, checker: &mut Checker) {
+    for step in pipeline.steps.iter().filter(|s| s.role == StepRole::Deploy) {
+        let Some(service) = model.services.get(&step.service).filter(|s| s.deploy.is_none()) else {
+            continue;
+        };
+        checker.report(
+            Diagnostic::new(
+                &codes::WRONG_REFERENCE_TARGET,
+                format!("step `{}` deploys `{}`, which has no `deploy` block", step.name, service.name),
+            )
+            .at(step.span, "no production configuration to deploy")
+            .with_label(service.span, "not deployed anywhere")
+            .with_help(format!("give `{}` a `deploy : cloud_run {{ … }}` block, or remove the step", service.name)),
         );
     }
 }

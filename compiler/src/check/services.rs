@@ -25,9 +25,31 @@ const SERVICE_FIELDS: &[&str] = &[
     "deploy",
     "mount",
     "replicas",
+    "configs",
     "dev",
     "prod",
     "test",
+    // Container settings, read by `check/container.rs`.
+    "ports",
+    "volumes",
+    "tmpfs",
+    "networks",
+    "aliases",
+    "ulimits",
+    "security_opt",
+    "gpus",
+    "restart",
+    "entrypoint",
+    "user",
+    "secrets",
+    "profiles",
+    "env_file",
+    "labels",
+    "limits",
+    "job",
+    "tty",
+    "stdin_open",
+    "read_only",
 ];
 
 impl<'a> Checker<'a> {
@@ -122,6 +144,24 @@ impl<'a> Checker<'a> {
                 .collect(),
             span: rest.span,
         };
+        // Container settings (`restart`, `networks`, …) next to the kind's own fields; a kind
+        // field of the same name (`user`) is the kind's.
+        let mut container = ContainerOptions::default();
+        let rest = Block {
+            members: rest
+                .members
+                .into_iter()
+                .filter(|m| {
+                    let name = match m {
+                        Member::Field(f) => &f.name.name,
+                        Member::Block(b) => &b.name.name,
+                        _ => return true,
+                    };
+                    kind.fields.contains_key(name) || name == "job" || !self.container_field(name, m, &mut container)
+                })
+                .collect(),
+            span: rest.span,
+        };
         let owner = format!("a `{}` store", kind.name);
         let fields = self.fields(&rest, &kind.fields, &owner, item.name.span);
         // A required field that is missing or mistyped is already reported; the templates
@@ -202,6 +242,7 @@ impl<'a> Checker<'a> {
             health,
             secrets,
             fields,
+            container,
             span: item.name.span,
         })
     }
@@ -318,10 +359,14 @@ impl<'a> Checker<'a> {
         let mut health = None;
         let mut deploy_block = None;
         let mut depends_on: Vec<Dependency> = Vec::new();
+        // `configs`: read-only files (`configs` below are the per-environment configurations).
+        let mut files: Vec<ConfigFile> = Vec::new();
+        let mut files_span = None;
         let mut base =
             ServiceConfig { command: Vec::new(), env: BTreeMap::new(), mounts: Vec::new(), publish: None, replicas: 1 };
         let mut overlays: BTreeMap<Env, &Block> = BTreeMap::new();
         let mut publish_set = false;
+        let mut container = ContainerOptions::default();
         // A `build` whose kind was rejected is already reported: not also "neither build nor image".
         let mut build_written = false;
 
@@ -414,8 +459,20 @@ impl<'a> Checker<'a> {
                     );
                 }
                 ("replicas", Member::Field(f)) => base.replicas = self.replicas(&f.value).unwrap_or(1),
-                ("health", Member::Field(f)) => health = self.http_health(&f.value),
+                ("health", Member::Field(f)) => match &f.value.kind {
+                    ExprKind::Call(call)
+                        if crate::check::container::COMMAND_PROBES.contains(&call.callee.dotted().as_str()) =>
+                    {
+                        container.health_check = self.command_health(call);
+                    }
+                    _ => health = self.http_health(&f.value),
+                },
+                (other, m) if self.container_field(other, m, &mut container) => {}
                 ("depends_on", Member::Field(f)) => depends_on = self.dependencies(&f.value, &name),
+                ("configs", Member::Field(f)) => {
+                    files = self.config_files(&f.value);
+                    files_span = Some(f.span);
+                }
                 (other, Member::Field(f)) if !SERVICE_FIELDS.contains(&other) => self.unknown_service_field(&f.name),
                 (other, Member::Block(b)) if !SERVICE_FIELDS.contains(&other) => self.unknown_service_field(&b.name),
                 (other, m) => {
@@ -483,8 +540,12 @@ impl<'a> Checker<'a> {
             build.as_ref().and_then(|b| b.runtime.runtime.as_ref()).map(|r| r.dev_command.clone()).unwrap_or_default();
         for env in Env::ALL {
             let mut config = base.clone();
-            if !publish_set {
-                config.publish = if env == Env::Test { None } else { port };
+            // Tests publish nothing unless their own overlay says so: a test stack must not
+            // collide with a running development stack.
+            if env == Env::Test {
+                config.publish = None;
+            } else if !publish_set {
+                config.publish = port;
             }
             if env == Env::Dev && !default_dev_command.is_empty() && config.command.is_empty() {
                 // The same context as the Dockerfile template's fields (`{{main_package}}`).
@@ -502,6 +563,22 @@ impl<'a> Checker<'a> {
         }
 
         let deploy = deploy_block.and_then(|b| self.deploy(b, &configs, stores, project));
+        if let (Some(deploy), Some(span), Some(block)) = (&deploy, files_span, deploy_block) {
+            // Cloud Run gets the image and its environment, never a file of the project.
+            self.report(
+                Diagnostic::new(
+                    &codes::CONFIG_FILE_NOT_DEPLOYED,
+                    format!("service `{name}` reads configuration files that `{}` never receives", deploy.target.name),
+                )
+                .at(span, "mounted by Compose only")
+                .with_label(block.name.span, "deployed here")
+                .with_help(if build.is_some() {
+                    "copy the files into the image (the build's `copy`), or keep the service in Compose (remove `deploy`)"
+                } else {
+                    "build an image that contains the files, or keep the service in Compose (remove `deploy`)"
+                }),
+            );
+        }
         Some(Service {
             name,
             port,
@@ -510,7 +587,9 @@ impl<'a> Checker<'a> {
             health,
             deploy,
             depends_on,
+            config_files: files,
             configs,
+            container,
             span: item.name.span,
         })
     }
@@ -592,6 +671,64 @@ impl<'a> Checker<'a> {
                 }
             }
         }
+    }
+
+    /// `configs = ["./proxy/nginx.conf:/etc/nginx/conf.d/default.conf"]`: a relative source,
+    /// an absolute target, each target once. Compose mounts them read-only.
+    fn config_files(&mut self, expr: &Expr) -> Vec<ConfigFile> {
+        let ExprKind::List(items) = &expr.kind else {
+            self.type_error(expr, "a list of `\"./file:/path/in/container\"` strings", "configs");
+            return Vec::new();
+        };
+        let mut out: Vec<ConfigFile> = Vec::new();
+        let mut seen: BTreeMap<String, crate::source::Span> = BTreeMap::new();
+        for item in items {
+            let ExprKind::Str(text) = &item.kind else {
+                self.type_error(item, "a string `\"./file:/path/in/container\"`", "configs[]");
+                continue;
+            };
+            let problem = match text.split_once(':') {
+                None => Some((
+                    "does not say where it goes",
+                    "write `\"./proxy/nginx.conf:/etc/nginx/conf.d/default.conf\"`: the project file, then its path in the container",
+                )),
+                Some(("", _)) => {
+                    Some(("has no source file", "write the file's path relative to the project root before the `:`"))
+                }
+                Some((source, _)) if source.starts_with('/') => Some((
+                    "reads a file outside the project",
+                    "write the source relative to the project root (`./…`), so the project builds on any machine",
+                )),
+                Some((_, target)) if target.contains(':') => {
+                    Some(("has a mode", "remove the mode: configuration files are always mounted read-only"))
+                }
+                Some((_, target)) if !target.starts_with('/') => Some((
+                    "has a relative target",
+                    "write the absolute path in the container, e.g. `/etc/nginx/conf.d/default.conf`",
+                )),
+                Some(_) => None,
+            };
+            if let Some((what, help)) = problem {
+                self.report(
+                    Diagnostic::new(&codes::TYPE_MISMATCH, format!("config `{text}` {what}"))
+                        .at(item.span, "expected `\"./file:/path/in/container\"`")
+                        .with_help(help),
+                );
+                continue;
+            }
+            let Some((source, target)) = text.split_once(':') else { continue };
+            if let Some(first) = seen.insert(target.to_string(), item.span) {
+                self.report(
+                    Diagnostic::new(&codes::DUPLICATE_FIELD, format!("`{target}` is mounted twice"))
+                        .at(item.span, "mounted again here")
+                        .with_label(first, "first mounted here")
+                        .with_help("remove one of them: one file per path in the container"),
+                );
+                continue;
+            }
+            out.push(ConfigFile { source: source.to_string(), target: target.to_string() });
+        }
+        out
     }
 
     fn port(&mut self, expr: &Expr, field: &str) -> Option<u16> {

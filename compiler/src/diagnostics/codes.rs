@@ -51,11 +51,15 @@ registry! {
     NESTING_TOO_DEEP = "S0005" "nesting-too-deep" Error "blocks, lists or calls are nested too deeply";
     INVALID_ENCODING = "S0006" "invalid-encoding" Error "a source file is not valid UTF-8";
     UNCLOSED_DELIMITER = "S0007" "unclosed-delimiter" Error "a `{`, `[` or `(` is never closed";
+    FILE_TOO_LARGE = "S0008" "file-too-large" Error "a source file is larger than 10 MiB";
+    TOO_MANY_ITEMS = "S0009" "too-many-items" Error "a list, block or call holds more than 10,000 items";
     // Project.
     INVALID_MANIFEST = "S0010" "invalid-manifest" Error "`sight.toml` is malformed or has an unknown key";
     NO_SOURCES = "S0011" "no-sources" Error "the project has no `.sight` file";
     UNKNOWN_LINT = "S0012" "unknown-lint" Error "`sight.toml` sets the level of a code that does not exist";
     MISSING_PROJECT = "S0013" "missing-project" Error "no `project` block declares the project's cloud settings";
+    TOO_MANY_DECLARATIONS = "S0014" "too-many-declarations" Error "the project has more than 10,000 declarations";
+    PATH_OUTSIDE_PROJECT = "S0015" "path-outside-project" Error "a path leaves the project root: `..`, an absolute path or a symbolic link";
     // Names and kinds.
     UNKNOWN_DECLARATION = "S0100" "unknown-declaration" Error "a top-level declaration uses an unknown keyword";
     DUPLICATE_NAME = "S0101" "duplicate-name" Error "two declarations share one name";
@@ -116,6 +120,7 @@ registry! {
     PORT_MISMATCH = "S0181" "port-mismatch" Error "the command listens on another port than the one declared";
     LISTENS_ON_LOCALHOST = "S0182" "listens-on-localhost" Error "the command binds to localhost, unreachable from outside its container";
     COMPOSE_HOST_IN_PRODUCTION = "S0183" "compose-host-in-production" Error "an environment outside Compose (a deployed service, a pipeline step) names a Compose host";
+    CONFIG_FILE_NOT_DEPLOYED = "S0184" "config-file-not-deployed" Error "a deployed service reads a configuration file that only Compose mounts";
     // Data stores.
     HEALTHCHECK_TOO_SHORT = "S0190" "healthcheck-too-short" Error "a health check timeout or start period is below what the store needs";
     OBSOLETE_SETTING = "S0191" "obsolete-setting" Error "a store setting was renamed in the declared version";

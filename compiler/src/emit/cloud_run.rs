@@ -22,6 +22,15 @@
 //!   (run v1 `Probe`), which Compose does not, and a startup period of at most 240s.
 //! - `traffic: latestRevision 100`. The release pipeline deploys with `--no-traffic` and
 //!   promotes after the smoke test; whoever applies this file moves all traffic at once.
+//!
+//! One source of truth: [`run_config`] computes the service's production configuration
+//! (environment, secrets, Cloud SQL, resources, scaling, identity, ingress, access, probes)
+//! once. [`knative_service`] renders it as this file, [`RunConfig::deploy_flags`] as the
+//! `gcloud run deploy` flags of the pipeline's deploy step, so the two cannot disagree. The
+//! flags replace rather than merge (`--set-env-vars`, `--set-secrets`,
+//! `--set-cloudsql-instances` or their `--clear-*`, whole probes), so a setting removed from the
+//! spec disappears from production too (FACTS §2 Flags; gcloud 528
+//! `command_lib/run/config_changes.py`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -29,8 +38,9 @@ use serde::Serialize;
 
 use crate::emit::{join, Artifact, InternalError};
 use crate::model::{Deploy, Env, EnvValue, Gcp, HttpHealth, Model, Service};
+use crate::stdlib::StepRole;
 
-/// The tag of the image in a committed service file; the deploy replaces it.
+/// The tag of the image in a committed service file; whoever applies the file replaces it.
 pub const IMAGE_TAG_PLACEHOLDER: &str = "set-by-deploy";
 /// Startup probes run every 5s: with `min_instances = 0` every cold start waits for the
 /// first passing probe.
@@ -48,12 +58,33 @@ pub fn emit(model: &Model, dir: &str) -> Result<Vec<Artifact>, InternalError> {
         };
         let path = join(dir, &format!("{}.yaml", service.name));
         let region = &model.project.gcp.region;
-        let mut header = format!(
-            "{}# Deploy: replace the image tag `{IMAGE_TAG_PLACEHOLDER}` with the pushed tag, then run\n\
+        let mut header = crate::emit::header::header(model, "#");
+        // The deploy steps apply this same configuration (`RunConfig::deploy_flags`); the file
+        // shows it and applies it by hand.
+        let deployed_by: Vec<String> = model
+            .pipelines
+            .values()
+            .filter_map(|p| {
+                let steps: Vec<&str> = p
+                    .steps
+                    .iter()
+                    .filter(|s| s.role == StepRole::Deploy && s.service == service.name)
+                    .map(|s| s.name.as_str())
+                    .collect();
+                (!steps.is_empty()).then(|| format!("`{}` (step `{}`)", p.name, steps.join("`, `")))
+            })
+            .collect();
+        if !deployed_by.is_empty() {
+            header.push_str(&format!(
+                "# Pipeline {} applies this configuration on every deploy (`gcloud run deploy` flags).\n",
+                deployed_by.join(", ")
+            ));
+        }
+        header.push_str(&format!(
+            "# By hand: replace the image tag `{IMAGE_TAG_PLACEHOLDER}` with a pushed tag, then run\n\
              #   gcloud run services replace {path} --project={} --region={region}\n",
-            crate::emit::header::header(model, "#"),
             model.project.gcp.project,
-        );
+        ));
         if deploy.public {
             // Invoker access is IAM, not part of the service resource.
             header.push_str(&format!(
@@ -62,7 +93,8 @@ pub fn emit(model: &Model, dir: &str) -> Result<Vec<Artifact>, InternalError> {
             ));
         }
         header.push('\n');
-        let value = knative_service(model, service, deploy)?;
+        let config = run_config(model, service, deploy)?;
+        let value = knative_service(model, service, &config);
         artifacts.push(Artifact { contents: crate::emit::yaml::document(&header, &value)?, path });
     }
     Ok(artifacts)
@@ -177,16 +209,16 @@ struct Resources {
     limits: BTreeMap<&'static str, String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
-struct Probe {
+pub struct Probe {
     http_get: HttpGetAction,
     timeout_seconds: u64,
     period_seconds: u64,
     failure_threshold: u32,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 struct HttpGetAction {
     path: String,
@@ -201,63 +233,265 @@ struct TrafficTarget {
     percent: u32,
 }
 
-fn knative_service(model: &Model, service: &Service, deploy: &Deploy) -> Result<KnativeService, InternalError> {
-    let gcp = &model.project.gcp;
-    let prod = service.config(Env::Prod);
-    // A prebuilt image runs as declared, with the spec's command; a built one is this
-    // project's image, whose Dockerfile already has the production command.
-    let (image, args) = match (&service.build, &service.image) {
-        (None, Some(image)) => (image.clone(), prod.command.clone()),
-        _ => (format!("{}:{IMAGE_TAG_PLACEHOLDER}", image_repository(gcp, &service.name)), Vec::new()),
-    };
+/// The label that marks a service as sight's.
+const MANAGED_BY: (&str, &str) = ("managed_by", "sight");
+
+/// The production configuration of a service on Cloud Run, as the spec defines it: everything
+/// its service file describes except the image (whose tag only the deploy knows).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunConfig {
+    /// The container's arguments: a prebuilt image's command (a built image's Dockerfile has
+    /// its own). Empty: the image's `CMD`.
+    pub args: Vec<String>,
+    /// The port the production container listens on.
+    pub port: Option<u16>,
+    /// By name.
+    pub env: Vec<RunEnv>,
+    /// A Kubernetes CPU quantity: `"2"`, `"500m"`.
+    pub cpu: String,
+    /// `"2Gi"`.
+    pub memory: String,
+    pub concurrency: u32,
+    pub min_instances: u32,
+    pub max_instances: u32,
+    pub timeout_seconds: u64,
+    pub service_account: Option<String>,
+    pub ingress: String,
+    /// Whether `allUsers` may invoke the service.
+    pub public: bool,
+    /// `PROJECT:REGION:INSTANCE`.
+    pub cloudsql_instances: Vec<String>,
+    pub startup_probe: Option<Probe>,
+    pub liveness_probe: Option<Probe>,
+}
+
+/// One environment variable of the production container.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunEnv {
+    pub name: String,
+    pub value: RunEnvValue,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum RunEnvValue {
+    Plain(String),
+    /// Read from Secret Manager when an instance starts: the secret id and its pinned version
+    /// (FACTS §7 item 14). The value itself never appears in a generated file.
+    Secret {
+        secret_id: String,
+        version: String,
+    },
+}
+
+/// The production configuration of `service`, deployed as `deploy` describes. Both the
+/// service file and the pipeline's deploy step are rendered from it.
+pub fn run_config(model: &Model, service: &Service, deploy: &Deploy) -> Result<RunConfig, InternalError> {
     let port = container_port(service);
-    let mut template_annotations = BTreeMap::from([
-        ("autoscaling.knative.dev/minScale", deploy.min_instances.to_string()),
-        ("autoscaling.knative.dev/maxScale", deploy.max_instances.to_string()),
-    ]);
-    if !deploy.cloudsql_instances.is_empty() {
-        template_annotations.insert("run.googleapis.com/cloudsql-instances", deploy.cloudsql_instances.join(","));
+    Ok(RunConfig {
+        // A prebuilt image runs as declared, with the spec's command; a built one is this
+        // project's image, whose Dockerfile already has the production command.
+        args: match (&service.build, &service.image) {
+            (None, Some(_)) => service.config(Env::Prod).command.clone(),
+            _ => Vec::new(),
+        },
+        port,
+        env: environment(model, service, deploy)?,
+        cpu: cpu_quantity(deploy.cpu),
+        memory: crate::units::size_compact(deploy.memory_bytes),
+        concurrency: deploy.concurrency,
+        min_instances: deploy.min_instances,
+        max_instances: deploy.max_instances,
+        timeout_seconds: whole_seconds(deploy.timeout_ms),
+        service_account: deploy.service_account.clone(),
+        ingress: deploy.ingress.clone(),
+        public: deploy.public,
+        cloudsql_instances: deploy.cloudsql_instances.clone(),
+        startup_probe: service.health.as_ref().map(|h| startup_probe(h, port)),
+        liveness_probe: service.health.as_ref().map(|h| liveness_probe(h, port)),
+    })
+}
+
+impl RunConfig {
+    /// The `gcloud run deploy` flags that give the new revision, and the service, exactly this
+    /// configuration (checked against gcloud 528's `command_lib/run/flags.py` and
+    /// `config_changes.py`). Each flag replaces what the service had:
+    /// - `--set-env-vars` / `--set-secrets` remove every plain / secret variable they do not
+    ///   name, `--clear-env-vars` / `--clear-secrets` all of them; likewise
+    ///   `--set-cloudsql-instances` / `--clear-cloudsql-instances`.
+    /// - `--startup-probe` / `--liveness-probe` build a whole new probe (so Cloud Run's default
+    ///   TCP startup probe goes); an empty value removes the probe.
+    /// - `--command=` and `--args=` (empty: the image's own) replace the container's.
+    /// - `--[no-]allow-unauthenticated` adds or removes the `allUsers` invoker binding
+    ///   (IAM, not part of the service resource; gcloud skips the removal on a new service).
+    ///
+    /// Not expressible with these flags, so left as they are: a service account removed from
+    /// the spec (gcloud sets one only when given), and a variable turned from a secret into a
+    /// plain value (gcloud applies plain variables before secrets and refuses the change of
+    /// type: "Cannot update environment variable [X] to string literal because it has already
+    /// been set with a different type"; the deploy fails before anything changes).
+    ///
+    /// Every flag is `--name=value`, so no value is ever read as a flag; lists go through
+    /// [`gcloud_list`]. The values are plain text: the caller escapes them for its own format.
+    pub fn deploy_flags(&self) -> Vec<String> {
+        let mut flags = Vec::new();
+        let mut flag = |name: &str, value: &str| flags.push(format!("--{name}={value}"));
+        if let Some(port) = self.port {
+            flag("port", &port.to_string());
+        }
+        flag("memory", &self.memory);
+        flag("cpu", &self.cpu);
+        flag("concurrency", &self.concurrency.to_string());
+        flag("min-instances", &self.min_instances.to_string());
+        flag("max-instances", &self.max_instances.to_string());
+        flag("timeout", &format!("{}s", self.timeout_seconds));
+        flag("ingress", &self.ingress);
+        if let Some(account) = &self.service_account {
+            flag("service-account", account);
+        }
+        // `--labels` adds to the service's labels (an alias of `--update-labels`): clearing
+        // them would also drop the ones Cloud Run sets itself.
+        flag("labels", &format!("{}={}", MANAGED_BY.0, MANAGED_BY.1));
+        let (plain, secrets): (Vec<&RunEnv>, Vec<&RunEnv>) =
+            self.env.iter().partition(|e| matches!(e.value, RunEnvValue::Plain(_)));
+        let items = |vars: Vec<&RunEnv>| -> Vec<String> {
+            vars.into_iter()
+                .map(|e| match &e.value {
+                    RunEnvValue::Plain(value) => format!("{}={value}", e.name),
+                    RunEnvValue::Secret { secret_id, version } => format!("{}={secret_id}:{version}", e.name),
+                })
+                .collect()
+        };
+        match items(plain) {
+            vars if vars.is_empty() => flags.push("--clear-env-vars".into()),
+            vars => flags.push(format!("--set-env-vars={}", gcloud_list(&vars))),
+        }
+        match items(secrets) {
+            vars if vars.is_empty() => flags.push("--clear-secrets".into()),
+            vars => flags.push(format!("--set-secrets={}", gcloud_list(&vars))),
+        }
+        if self.cloudsql_instances.is_empty() {
+            flags.push("--clear-cloudsql-instances".into());
+        } else {
+            flags.push(format!("--set-cloudsql-instances={}", gcloud_list(&self.cloudsql_instances)));
+        }
+        for (name, probe) in [("startup-probe", &self.startup_probe), ("liveness-probe", &self.liveness_probe)] {
+            let value = probe.as_ref().map_or_else(String::new, |p| gcloud_list(&p.settings()));
+            flags.push(format!("--{name}={value}"));
+        }
+        // The file sets no `command` and these `args`: empty values reset what a hand edit set.
+        flags.push("--command=".into());
+        flags.push(format!("--args={}", gcloud_list(&self.args)));
+        flags.push(if self.public { "--allow-unauthenticated" } else { "--no-allow-unauthenticated" }.into());
+        flags
     }
-    Ok(KnativeService {
+}
+
+impl Probe {
+    /// The probe as `--startup-probe` / `--liveness-probe` keys (the Run v1 `Probe` field
+    /// names); a missing port means the container port, as in the service file.
+    fn settings(&self) -> Vec<String> {
+        let mut settings = vec![format!("httpGet.path={}", self.http_get.path)];
+        settings.extend(self.http_get.port.map(|port| format!("httpGet.port={port}")));
+        settings.extend([
+            format!("timeoutSeconds={}", self.timeout_seconds),
+            format!("periodSeconds={}", self.period_seconds),
+            format!("failureThreshold={}", self.failure_threshold),
+        ]);
+        settings
+    }
+}
+
+/// Delimiters for a gcloud list whose items contain a comma, in order of preference: none is
+/// special to gcloud's parser, to Cloud Build's substitutions (`$`) or in a `KEY=VALUE` item.
+const LIST_DELIMITERS: &[char] = &['|', ';', '~', '#', '!', '%', '+', '*'];
+
+/// A gcloud list or dictionary flag value (`gcloud topic escaping`): `a,b`, or, when an item
+/// contains a comma or the value would start with `^`, `^D^a D b` with a delimiter `D` that
+/// occurs in no item (a database URL may hold commas, `@` and `:`, so no fixed delimiter is
+/// safe).
+pub fn gcloud_list(items: &[String]) -> String {
+    let plain = !items.iter().any(|i| i.contains(',')) && !items.first().is_some_and(|i| i.starts_with('^'));
+    if plain {
+        return items.join(",");
+    }
+    let unused = |d: &char| !items.iter().any(|i| i.contains(*d));
+    // Past the preferred ones, the first unused character from U+00A1 on: items are finite.
+    let delimiter = LIST_DELIMITERS
+        .iter()
+        .copied()
+        .find(unused)
+        .or_else(|| (0xA1..=u32::from(char::MAX)).filter_map(char::from_u32).find(unused))
+        .unwrap_or('|');
+    format!("^{delimiter}^{}", items.join(&delimiter.to_string()))
+}
+
+fn knative_service(model: &Model, service: &Service, config: &RunConfig) -> KnativeService {
+    let gcp = &model.project.gcp;
+    let image = match (&service.build, &service.image) {
+        (None, Some(image)) => image.clone(),
+        _ => format!("{}:{IMAGE_TAG_PLACEHOLDER}", image_repository(gcp, &service.name)),
+    };
+    let mut template_annotations = BTreeMap::from([
+        ("autoscaling.knative.dev/minScale", config.min_instances.to_string()),
+        ("autoscaling.knative.dev/maxScale", config.max_instances.to_string()),
+    ]);
+    if !config.cloudsql_instances.is_empty() {
+        template_annotations.insert("run.googleapis.com/cloudsql-instances", config.cloudsql_instances.join(","));
+    }
+    let env = config
+        .env
+        .iter()
+        .map(|var| match &var.value {
+            RunEnvValue::Plain(value) => {
+                EnvVar { name: var.name.clone(), value: Some(value.clone()), value_from: None }
+            }
+            RunEnvValue::Secret { secret_id, version } => EnvVar {
+                name: var.name.clone(),
+                value: None,
+                value_from: Some(EnvVarSource {
+                    secret_key_ref: SecretKeySelector { name: secret_id.clone(), key: version.clone() },
+                }),
+            },
+        })
+        .collect();
+    KnativeService {
         api_version: "serving.knative.dev/v1",
         kind: "Service",
         metadata: ObjectMeta {
             name: service.name.clone(),
             labels: BTreeMap::from([
                 ("cloud.googleapis.com/location", gcp.region.clone()),
-                ("managed_by", "sight".to_string()),
+                (MANAGED_BY.0, MANAGED_BY.1.to_string()),
             ]),
-            annotations: BTreeMap::from([("run.googleapis.com/ingress", deploy.ingress.clone())]),
+            annotations: BTreeMap::from([("run.googleapis.com/ingress", config.ingress.clone())]),
         },
         spec: ServiceSpec {
             template: RevisionTemplate {
                 metadata: TemplateMeta { annotations: template_annotations },
                 spec: RevisionSpec {
-                    container_concurrency: deploy.concurrency,
-                    timeout_seconds: whole_seconds(deploy.timeout_ms),
-                    service_account_name: deploy.service_account.clone(),
+                    container_concurrency: config.concurrency,
+                    timeout_seconds: config.timeout_seconds,
+                    service_account_name: config.service_account.clone(),
                     containers: vec![Container {
                         image,
-                        args,
-                        ports: port
+                        args: config.args.clone(),
+                        ports: config
+                            .port
                             .map(|container_port| ContainerPort { name: "http1", container_port })
                             .into_iter()
                             .collect(),
-                        env: environment(model, service, deploy)?,
+                        env,
                         resources: Resources {
-                            limits: BTreeMap::from([
-                                ("cpu", cpu_quantity(deploy.cpu)),
-                                ("memory", crate::units::size_compact(deploy.memory_bytes)),
-                            ]),
+                            limits: BTreeMap::from([("cpu", config.cpu.clone()), ("memory", config.memory.clone())]),
                         },
-                        startup_probe: service.health.as_ref().map(|h| startup_probe(h, port)),
-                        liveness_probe: service.health.as_ref().map(|h| liveness_probe(h, port)),
+                        startup_probe: config.startup_probe.clone(),
+                        liveness_probe: config.liveness_probe.clone(),
                     }],
                 },
             },
             traffic: vec![TrafficTarget { latest_revision: true, percent: 100 }],
         },
-    })
+    }
 }
 
 /// The port the production container listens on: fixed by the runtime (the static
@@ -267,13 +501,13 @@ fn container_port(service: &Service) -> Option<u16> {
 }
 
 /// The prod environment with `deploy { env { … } }` on top, by name.
-fn environment(model: &Model, service: &Service, deploy: &Deploy) -> Result<Vec<EnvVar>, InternalError> {
+fn environment(model: &Model, service: &Service, deploy: &Deploy) -> Result<Vec<RunEnv>, InternalError> {
     let prod = &service.config(Env::Prod).env;
     let names: BTreeSet<&String> = prod.keys().chain(deploy.env.keys()).collect();
     let mut env = Vec::new();
     for name in names {
-        let plain = |value: &str| EnvVar { name: name.clone(), value: Some(value.to_string()), value_from: None };
-        let var = match (deploy.env.get(name), prod.get(name)) {
+        let plain = |value: &str| RunEnvValue::Plain(value.to_string());
+        let value = match (deploy.env.get(name), prod.get(name)) {
             (Some(value), _) => plain(value),
             (None, Some(EnvValue::Text(value))) => plain(value),
             // The checker rejects this (S0183); it gets here only if the user allowed the
@@ -283,20 +517,11 @@ fn environment(model: &Model, service: &Service, deploy: &Deploy) -> Result<Vec<
                 let secret = model.secrets.get(secret).ok_or_else(|| {
                     InternalError(format!("`{name}` of `{}` reads the unknown secret `{secret}`", service.name))
                 })?;
-                EnvVar {
-                    name: name.clone(),
-                    value: None,
-                    value_from: Some(EnvVarSource {
-                        secret_key_ref: SecretKeySelector {
-                            name: secret.secret_id.clone(),
-                            key: secret.version.clone(),
-                        },
-                    }),
-                }
+                RunEnvValue::Secret { secret_id: secret.secret_id.clone(), version: secret.version.clone() }
             }
             (None, None) => continue,
         };
-        env.push(var);
+        env.push(RunEnv { name: name.clone(), value });
     }
     Ok(env)
 }
@@ -558,6 +783,96 @@ service local { image = "nginx:1.27" }
         let compiled = compiled(&src);
         let codes: Vec<&str> = compiled.diagnostics.iter().filter(|d| d.is_error()).map(|d| d.code.code).collect();
         assert_eq!(codes, ["S0183"]);
+    }
+
+    /// gcloud's list syntax, as `arg_parsers.ArgList`/`ArgDict` split it (`gcloud topic
+    /// escaping`): `^D^` sets the delimiter.
+    fn gcloud_split(value: &str) -> Vec<String> {
+        if let Some((delimiter, rest)) = value.strip_prefix('^').and_then(|v| v.split_once('^')) {
+            if !delimiter.is_empty() {
+                return rest.split(delimiter).map(str::to_string).collect();
+            }
+        }
+        value.split(',').map(str::to_string).collect()
+    }
+
+    #[test]
+    fn gcloud_lists_keep_commas_and_carets_inside_items() {
+        let items = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(gcloud_list(&items(&["A=1", "B=x:y"])), "A=1,B=x:y");
+        let urls = items(&["DSN=postgresql://u@h/db?a=1,b=2", "R=redis://r:6379/0|1"]);
+        let value = gcloud_list(&urls);
+        assert_eq!(value, "^;^DSN=postgresql://u@h/db?a=1,b=2;R=redis://r:6379/0|1");
+        assert_eq!(gcloud_split(&value), urls);
+        // A first item starting with `^` would be read as a delimiter.
+        let caret = items(&["^x^y", "z"]);
+        assert_eq!(gcloud_split(&gcloud_list(&caret)), caret);
+        // Every preferred delimiter taken: the first unused character past them.
+        let crowded = items(&["A=,|;~#!%+*", "B=2"]);
+        let value = gcloud_list(&crowded);
+        assert!(value.starts_with("^\u{a1}^"), "{value}");
+        assert_eq!(gcloud_split(&value), crowded);
+        assert!(!LIST_DELIMITERS.contains(&'$') && !LIST_DELIMITERS.contains(&'^') && !LIST_DELIMITERS.contains(&','));
+    }
+
+    fn flags_of(name: &str) -> Vec<String> {
+        let compiled = compiled(SRC);
+        let model = compiled.model.as_ref().unwrap_or_else(|| panic!("the spec compiles"));
+        let service = model.services.get(name).unwrap_or_else(|| panic!("no service {name}"));
+        let deploy = service.deploy.as_ref().unwrap_or_else(|| panic!("{name} is not deployed"));
+        let config = run_config(model, service, deploy);
+        assert!(config.is_ok(), "{config:?}");
+        config.map(|c| c.deploy_flags()).unwrap_or_default()
+    }
+
+    #[test]
+    fn deploy_flags_replace_every_setting_of_the_service_file() {
+        let api = flags_of("api");
+        assert!(api.iter().all(|f| f.starts_with("--")), "{api:?}");
+        for flag in [
+            "--port=8000",
+            "--memory=2Gi",
+            "--cpu=2",
+            "--concurrency=40",
+            "--min-instances=0",
+            "--max-instances=10",
+            "--timeout=300s",
+            "--ingress=all",
+            "--service-account=api-runtime@demo-prod.iam.gserviceaccount.com",
+            "--set-secrets=DATABASE_PASSWORD=db-password:3",
+            "--set-cloudsql-instances=demo-prod:europe-west1:demo-db",
+            "--startup-probe=httpGet.path=/health,httpGet.port=8000,timeoutSeconds=4,periodSeconds=5,failureThreshold=11",
+            "--liveness-probe=httpGet.path=/health,httpGet.port=8000,timeoutSeconds=10,periodSeconds=11,failureThreshold=3",
+            "--command=",
+            "--args=",
+            "--no-allow-unauthenticated",
+        ] {
+            assert!(api.iter().any(|f| f == flag), "{flag} not in {api:?}");
+        }
+        let env = api.iter().find_map(|f| f.strip_prefix("--set-env-vars=")).map(gcloud_split).unwrap_or_default();
+        assert_eq!(
+            env,
+            [
+                "DATABASE_URL=postgresql+asyncpg://demo@/demo_db?host=/cloudsql/demo-prod:europe-west1:demo-db",
+                "LOG_LEVEL=info",
+                "REDIS_URL=redis://10.0.0.3:6379/0"
+            ]
+        );
+        // Nothing to set is set to nothing: what the service had goes.
+        let web = flags_of("web");
+        for flag in [
+            "--port=8080",
+            "--cpu=500m",
+            "--clear-env-vars",
+            "--clear-secrets",
+            "--clear-cloudsql-instances",
+            "--startup-probe=httpGet.path=/,httpGet.port=8080,timeoutSeconds=4,periodSeconds=5,failureThreshold=9",
+        ] {
+            assert!(web.iter().any(|f| f == flag), "{flag} not in {web:?}");
+        }
+        assert!(!web.iter().any(|f| f.starts_with("--service-account")), "{web:?}");
+        let names: BTreeSet<&str> = web.iter().map(|f| f.split('=').next().unwrap_or_default()).collect();
+        assert_eq!(names.len(), web.len(), "a flag given twice: {web:?}");
     }
 
     #[test]

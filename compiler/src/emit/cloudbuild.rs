@@ -57,10 +57,17 @@
 //!   never in the URL (FACTS §6). The instance is `<project>:<region>:<instance or name>`.
 //! - `compose_test` steps run the `<service>-test` runner of the Compose test file with the
 //!   step's command, after writing throwaway files for the secrets that file reads.
-//! - The deploy passes the resources of the service's `deploy` block (port, memory, CPU,
-//!   concurrency, instances); runtime environment, secrets, Cloud SQL connections, service
-//!   account and ingress belong to the Cloud Run service file (`cloud_run` target), and
-//!   `gcloud run deploy` keeps whatever the service already has.
+//! - The deploy applies the whole production configuration of the Cloud Run service file
+//!   (`cloud_run::run_config`, the one computation both emitters render): port, resources,
+//!   scaling, request timeout, ingress, service account, invoker access, environment (prod
+//!   config plus `deploy { env }`), secrets as `NAME=SECRET_ID:VERSION` references (values never
+//!   enter the build), Cloud SQL connections and probes. Flags that replace (`--set-*` or
+//!   `--clear-*`, whole probes), so a first deploy creates the service fully configured and a
+//!   setting removed from the spec disappears (`RunConfig::deploy_flags` lists what gcloud
+//!   cannot express). Ingress and invoker access belong to the service, not the revision: they
+//!   change with the deploy, before the smoke test; everything else waits for the promotion.
+//!   Managing invoker access needs `run.services.setIamPolicy` (`roles/run.admin`) for the
+//!   build's service account; without it gcloud only warns and leaves access unchanged.
 //! - Smoke tests of a service that does not allow unauthenticated requests send an identity
 //!   token for the service's URL (the build's service account needs `run.invoker`).
 //! - Notifier template URIs name the bucket `gs://<gcp project>-cloud-build-notifiers/`: the
@@ -71,7 +78,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::{json, Map, Value as Json};
 
-use crate::emit::cloud_run::image_repository;
+use crate::emit::cloud_run::{image_repository, run_config};
 use crate::emit::compose::command_words;
 use crate::emit::{join, Artifact, InternalError};
 use crate::model::{Env, EnvValue, Model, Pipeline, Service, Step, Value, TEST_RUNNER_SUFFIX};
@@ -449,7 +456,7 @@ impl<'a> Lowering<'a> {
                 p.set("REGION", region_reference())?;
                 p.set("TAG", self.revision_tag())?;
                 p.set("PREV_REVISION_FILE", Self::prev_revision_file(&service.name))?;
-                p.positional = deploy_flags(service);
+                p.positional = self.deploy_flags(step, service)?;
             }
             StepRole::Smoke => {
                 p.set("SERVICE", service.name.clone())?;
@@ -629,26 +636,20 @@ fn command(step: &Step) -> Result<&str, InternalError> {
         .ok_or_else(|| InternalError(format!("step `{}` has no `command`", step.name)))
 }
 
-/// `gcloud run deploy` flags from the service's `deploy` block: the port the production image
-/// listens on (the runtime's fixed port, e.g. nginx 8080, else the declared one) and resources.
-fn deploy_flags(service: &Service) -> Vec<String> {
-    let mut flags = Vec::new();
-    let fixed = service.build.as_ref().and_then(|b| b.runtime.runtime.as_ref()).and_then(|r| r.fixed_port);
-    if let Some(port) = fixed.or(service.port) {
-        flags.extend(["--port".to_string(), port.to_string()]);
+impl Lowering<'_> {
+    /// `gcloud run deploy` flags giving the new revision the configuration of the Cloud Run
+    /// service file, from the same [`run_config`]. The values are the spec's literals, as in
+    /// that file: every `$` is escaped, so Cloud Build substitutes nothing in them.
+    fn deploy_flags(&self, step: &Step, service: &Service) -> Result<Vec<String>, InternalError> {
+        let deploy = service.deploy.as_ref().ok_or_else(|| {
+            InternalError(format!(
+                "step `{}` deploys `{}`, which has no `deploy` block (the checker rejects this: S0107)",
+                step.name, service.name
+            ))
+        })?;
+        let config = run_config(self.model, service, deploy)?;
+        Ok(config.deploy_flags().iter().map(|flag| cloud_build_escape(flag)).collect())
     }
-    if let Some(deploy) = &service.deploy {
-        for (flag, value) in [
-            ("--memory", crate::units::size_compact(deploy.memory_bytes)),
-            ("--cpu", crate::units::number(deploy.cpu)),
-            ("--concurrency", deploy.concurrency.to_string()),
-            ("--min-instances", deploy.min_instances.to_string()),
-            ("--max-instances", deploy.max_instances.to_string()),
-        ] {
-            flags.extend([flag.to_string(), value]);
-        }
-    }
-    flags
 }
 
 /// `waitFor` of each step: its dependencies minus those reachable through another one, in
@@ -1142,7 +1143,145 @@ pipeline hotfix {
         assert_eq!(promote.args.len(), 3, "no smoke markers: {:?}", promote.args);
         assert_eq!(build.steps.last().map(|s| s.id.as_str()), Some("promote-api"));
         let flags = &step(&build, "release").args[3..];
-        assert_eq!(flags[..4], ["--port", "8000", "--memory", "1Gi"]);
+        assert_eq!(flags[..2], ["--port=8000", "--memory=1Gi"]);
+    }
+
+    /// What gcloud receives from a step argument: Cloud Build's substitution pass turns `$$`
+    /// into `$`; then gcloud splits a list (`^D^` sets the delimiter, `gcloud topic escaping`).
+    fn gcloud_items(arg: &str) -> Vec<String> {
+        let value = arg.replace("$$", "$");
+        if let Some((delimiter, rest)) = value.strip_prefix('^').and_then(|v| v.split_once('^')) {
+            if !delimiter.is_empty() {
+                return rest.split(delimiter).map(str::to_string).collect();
+            }
+        }
+        value.split(',').map(str::to_string).collect()
+    }
+
+    /// `--name=value` flags of a deploy step, by name (`""` for a flag without a value).
+    fn deploy_flags_of(step: &serde_yaml::Value) -> BTreeMap<String, String> {
+        let args: Vec<&str> = step["args"].as_sequence().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+        args[3..]
+            .iter()
+            .map(|flag| {
+                let flag = flag.strip_prefix("--").unwrap_or_else(|| panic!("not a flag: {flag}"));
+                let (name, value) = flag.split_once('=').unwrap_or((flag, ""));
+                (name.to_string(), value.to_string())
+            })
+            .collect()
+    }
+
+    /// The flagship example: its release step hands `gcloud run deploy` every environment
+    /// variable of `deploy/cloud-run/api.yaml` with its value, every secret as a reference at
+    /// its pinned version, and every Cloud SQL instance; no secret turns into a plain variable,
+    /// and no secret value enters the build.
+    #[test]
+    fn the_example_deploy_step_applies_the_cloud_run_service_file() {
+        let compiled = compile(&ProjectInput {
+            manifest: include_str!("../../../examples/sight-platform/sight.toml").into(),
+            sources: vec![
+                ("alerts.sight".into(), include_str!("../../../examples/sight-platform/alerts.sight").into()),
+                ("platform.sight".into(), include_str!("../../../examples/sight-platform/platform.sight").into()),
+                ("release.sight".into(), include_str!("../../../examples/sight-platform/release.sight").into()),
+            ],
+            ..Default::default()
+        });
+        let model = compiled.model.expect("the example compiles");
+        let artifacts = crate::emit::emit(&model).unwrap();
+        let parsed = |path: &str| -> serde_yaml::Value {
+            let file = artifacts.iter().find(|a| a.path == path).unwrap_or_else(|| panic!("no {path}"));
+            serde_yaml::from_str(&file.contents).unwrap()
+        };
+        let build = parsed("cloudbuild.yaml");
+        let service = parsed("deploy/cloud-run/api.yaml");
+        let release = build["steps"].as_sequence().unwrap().iter().find(|s| s["id"] == "release").unwrap();
+        assert!(release["args"][1].as_str().unwrap().contains("gcloud run deploy"));
+        let flags = deploy_flags_of(release);
+        let container = &service["spec"]["template"]["spec"]["containers"][0];
+
+        let mut plain = BTreeMap::new();
+        let mut secrets = BTreeMap::new();
+        for var in container["env"].as_sequence().unwrap() {
+            let name = var["name"].as_str().unwrap().to_string();
+            if let Some(value) = var["value"].as_str() {
+                plain.insert(name, value.to_string());
+            } else {
+                let reference = &var["valueFrom"]["secretKeyRef"];
+                let version = reference["key"].as_str().unwrap();
+                assert!(
+                    version.chars().all(|c| c.is_ascii_digit()),
+                    "{name} reads version {version}, not a pinned one"
+                );
+                secrets.insert(name, format!("{}:{version}", reference["name"].as_str().unwrap()));
+            }
+        }
+        assert!(!plain.is_empty() && !secrets.is_empty(), "the example has both kinds of variables");
+        let items = |flag: &str| -> BTreeMap<String, String> {
+            let value = flags.get(flag).unwrap_or_else(|| panic!("no --{flag} in {flags:?}"));
+            gcloud_items(value)
+                .into_iter()
+                .map(|item| {
+                    let (k, v) = item.split_once('=').unwrap();
+                    (k.to_string(), v.to_string())
+                })
+                .collect()
+        };
+        assert_eq!(items("set-env-vars"), plain);
+        assert_eq!(items("set-secrets"), secrets);
+        let instances = service["spec"]["template"]["metadata"]["annotations"]["run.googleapis.com/cloudsql-instances"]
+            .as_str()
+            .unwrap();
+        assert_eq!(gcloud_items(&flags["set-cloudsql-instances"]), instances.split(',').collect::<Vec<_>>());
+        // The rest of the file's settings, flag by flag.
+        let spec = &service["spec"]["template"]["spec"];
+        assert_eq!(flags["timeout"], format!("{}s", spec["timeoutSeconds"].as_u64().unwrap()));
+        assert_eq!(flags["concurrency"], spec["containerConcurrency"].as_u64().unwrap().to_string());
+        assert_eq!(flags["memory"], container["resources"]["limits"]["memory"].as_str().unwrap());
+        assert_eq!(flags["cpu"], container["resources"]["limits"]["cpu"].as_str().unwrap());
+        assert_eq!(
+            flags["ingress"],
+            service["metadata"]["annotations"]["run.googleapis.com/ingress"].as_str().unwrap()
+        );
+        assert_eq!(flags.contains_key("service-account"), spec["serviceAccountName"].is_string());
+        assert!(flags.contains_key("no-allow-unauthenticated"));
+        for probe in ["startupProbe", "livenessProbe"] {
+            let path = container[probe]["httpGet"]["path"].as_str().unwrap();
+            let flag = if probe == "startupProbe" { "startup-probe" } else { "liveness-probe" };
+            assert!(gcloud_items(&flags[flag]).contains(&format!("httpGet.path={path}")), "{flag}");
+        }
+        // Secrets stay references: never a plain variable, never in the step's environment,
+        // never a build secret (Cloud Run reads them itself when an instance starts).
+        for name in secrets.keys() {
+            assert!(!plain.contains_key(name));
+            assert!(!items("set-env-vars").contains_key(name), "{name} leaks as a plain variable");
+            let in_env = release["env"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .any(|e| e.as_str().unwrap().starts_with(&format!("{name}=")));
+            assert!(!in_env, "{name} in the step's env");
+        }
+        assert!(release["secretEnv"].is_null(), "the deploy reads no build secret");
+        let text = serde_yaml::to_string(release).unwrap();
+        assert!(!text.contains("valueFrom") && !text.contains("secretKeyRef"), "{text}");
+        // `--no-traffic --tag` stay as they were.
+        let script = release["args"][1].as_str().unwrap();
+        assert!(script.contains("--tag \"$$tag\"") && script.contains("traffic_flags=(--no-traffic)"), "{script}");
+    }
+
+    #[test]
+    fn deploy_values_reach_cloud_run_unsubstituted() {
+        let src = SRC.replace(
+            "    env { DATABASE_URL =",
+            "    env {\n      FEE = \"$5, or ${_ZONE} | $$\"\n      DATABASE_URL =",
+        );
+        let model = model_of(&[("a.sight", &src), ("p.sight", RELEASE)]);
+        let build = lower(&model, &model.pipelines["release"]).unwrap();
+        assert_eq!(self_check(&build, true), Vec::<String>::new());
+        let release = step(&build, "release");
+        let env = release.args.iter().find_map(|a| a.strip_prefix("--set-env-vars=")).unwrap();
+        assert!(substitution_refs(env).is_empty(), "{env}");
+        assert!(gcloud_items(env).contains(&"FEE=$5, or ${_ZONE} | $$".to_string()), "{env}");
     }
 
     #[test]
@@ -1448,5 +1587,17 @@ pipeline hotfix {
   step t = compose_test(api, "pytest") { env { DATABASE_URL = db.url() } }
 }"#;
         assert!(codes_of(compose_host).contains(&"S0183"), "{:?}", codes_of(compose_host));
+        // A deploy with no production configuration to apply.
+        let undeployed = r#"service worker {
+  build : python { version = "3.12" }
+  command = ["python", "-m", "worker"]
+}
+pipeline p {
+  trigger = push(branch = "main")
+  step build = docker_build(worker)
+  step push = push(worker) after [build]
+  step release = deploy(worker) after [push]
+}"#;
+        assert!(codes_of(undeployed).contains(&"S0107"), "{:?}", codes_of(undeployed));
     }
 }

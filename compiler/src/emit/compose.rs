@@ -19,13 +19,15 @@
 //! - YAML typing: durations are strings (`"30s"`, `"1m30s"`, via
 //!   [`crate::units::duration_compact`]), ports are `"[IP:]HOST:CONTAINER"` strings, `cpus` a
 //!   string, environment values strings (the serializer quotes `"true"`, `"8000"`). `restart`
-//!   is only ever `unless-stopped`, never a bare `no`. Known gap, in the writer
-//!   (`emit/yaml.rs`, serde_yaml): YAML 1.1 words (`yes`, `on`) and base-60 lookalikes
-//!   (`"8080:22"`) stay plain; Compose (YAML 1.2) reads them as strings, yamllint and 1.1
-//!   parsers do not.
+//!   is only ever `unless-stopped`, never a bare `no`. The writer (`emit/yaml.rs`) quotes
+//!   every string a YAML 1.1 or 1.2 reader could take for something else (`yes`, `on`,
+//!   base-60 lookalikes such as `"8080:22"`), so yamllint and 1.1 parsers agree with Compose.
 //! - Secrets never inline: top-level `secrets: {name: {file: ./secrets/<name>.txt}}` (the
 //!   secret's `file`), granted to each container that uses it; a secret env value `VAR`
 //!   becomes `VAR_FILE=/run/secrets/<name>` (the official images' `*_FILE` convention).
+//! - Configuration files (`configs`) are Compose `configs` the same way: top-level
+//!   `configs: {name: {file: ./proxy/nginx.conf}}`, granted with `{source, target}` and mounted
+//!   read-only, in every file (production too: they carry configuration, not code).
 //! - Production: no bind mounts, `restart: unless-stopped`, `deploy.resources.limits` from the
 //!   Cloud Run deploy (memory in Docker's binary units, `cpus` as a string).
 //!
@@ -35,6 +37,14 @@
 //!   that has both `image` and `build` from the registry; these tags only ever exist locally.
 //!   The dev file and the test runners share the `development` image, the prod file (and the
 //!   test file's services) the `production` one.
+//! - Container settings (`ports`, `volumes`, `networks`, `restart`, `ulimits`, …; model
+//!   [`ContainerOptions`]) are written as declared in every file, with three exceptions: extra
+//!   development ports without an address are bound to 127.0.0.1 like the service's port; the
+//!   test file publishes no port, restarts nothing and ignores profiles (its runners need their
+//!   services, and runners join their service's networks); production keeps `restart:
+//!   unless-stopped` unless the spec names a policy. A dependency that is a `job` is awaited
+//!   with `service_completed_successfully`. `build : dockerfile` builds the context's own
+//!   Dockerfile with its own `dockerfile`, `target` and `args` in every file.
 //! - Paths in the spec (build contexts, bind mounts, secret files) are relative to the project
 //!   root; they are rebased onto the compose folder, since Compose resolves them from the file.
 //! - Development publishes on `127.0.0.1` only: service ports, and each store's port unless a
@@ -69,7 +79,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use crate::emit::{join, Artifact, InternalError};
-use crate::model::{Env, EnvValue, Model, Service, Store, TEST_RUNNER_SUFFIX};
+use crate::model::{Build, ContainerOptions, Env, EnvValue, Model, Service, Store, Value, TEST_RUNNER_SUFFIX};
 use crate::units::{duration_compact, number, size_docker};
 
 /// The restart policy of every production container.
@@ -80,14 +90,19 @@ const SECRETS_DIR: &str = "/run/secrets";
 
 pub fn emit(model: &Model, dir: &str) -> Result<Vec<Artifact>, InternalError> {
     let root = root_from(dir)?;
-    let mut artifacts = Vec::new();
-    for env in Env::ALL {
+    let one = |env: Env| -> Result<Artifact, InternalError> {
         let (file, usage) = ComposeBuilder { model, env, root: &root }.file()?;
         let header = format!("{}{}\n", crate::emit::header::header(model, "#"), usage);
-        artifacts
-            .push(Artifact { path: join(dir, file_name(env)), contents: crate::emit::yaml::document(&header, &file)? });
+        Ok(Artifact { path: join(dir, file_name(env)), contents: crate::emit::yaml::document(&header, &file)? })
+    };
+    // The three files are independent: a large project writes them on parallel threads.
+    if model.services.len() < 500 {
+        return Env::ALL.into_iter().map(one).collect();
     }
-    Ok(artifacts)
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = Env::ALL.into_iter().map(|env| scope.spawn(move || one(env))).collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|payload| std::panic::resume_unwind(payload))).collect()
+    })
 }
 
 fn file_name(env: Env) -> &'static str {
@@ -106,9 +121,51 @@ struct ComposeFile {
     name: String,
     services: IndexMap<String, ComposeService>,
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    volumes: IndexMap<String, BTreeMap<String, String>>,
+    volumes: IndexMap<String, VolumeSpec>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    secrets: BTreeMap<String, SecretSource>,
+    secrets: BTreeMap<String, SecretSpec>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    configs: BTreeMap<String, SecretSource>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    networks: BTreeMap<String, NetworkSpec>,
+}
+
+/// A top-level network: Compose's defaults unless the spec declares it.
+#[derive(Default, Serialize)]
+struct NetworkSpec {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    driver: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    external: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    internal: bool,
+}
+
+/// A service's networks: a list, or a mapping when the container has aliases on them.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum ServiceNetworks {
+    List(Vec<String>),
+    Aliased(BTreeMap<String, NetworkAttachment>),
+}
+
+impl Default for ServiceNetworks {
+    fn default() -> Self {
+        ServiceNetworks::List(Vec::new())
+    }
+}
+
+impl ServiceNetworks {
+    fn is_empty(&self) -> bool {
+        matches!(self, ServiceNetworks::List(l) if l.is_empty())
+    }
+}
+
+#[derive(Serialize)]
+struct NetworkAttachment {
+    aliases: Vec<String>,
 }
 
 #[derive(Default, Serialize)]
@@ -120,11 +177,19 @@ struct ComposeService {
     #[serde(skip_serializing_if = "Option::is_none")]
     build: Option<BuildSpec>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    entrypoint: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     command: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    env_file: Vec<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     environment: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     secrets: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    configs: Vec<ConfigMount>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     ports: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -136,15 +201,36 @@ struct ComposeService {
     #[serde(skip_serializing_if = "Option::is_none")]
     healthcheck: Option<Healthcheck>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    restart: Option<&'static str>,
+    restart: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     deploy: Option<DeploySpec>,
+    #[serde(skip_serializing_if = "ServiceNetworks::is_empty")]
+    networks: ServiceNetworks,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    profiles: Vec<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    labels: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    read_only: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    security_opt: Vec<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    ulimits: BTreeMap<String, Ulimit>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    stdin_open: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    tty: bool,
 }
 
 #[derive(Serialize)]
 struct BuildSpec {
     context: String,
-    target: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dockerfile: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    args: BTreeMap<String, String>,
 }
 
 #[derive(Serialize)]
@@ -172,18 +258,83 @@ struct DeploySpec {
 
 #[derive(Serialize)]
 struct Resources {
-    limits: Limits,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limits: Option<Limits>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reservations: Option<Reservations>,
+}
+
+/// GPUs reserved for the container (`gpus`): NVIDIA devices, all or a count.
+#[derive(Serialize)]
+struct Reservations {
+    devices: Vec<Device>,
+}
+
+#[derive(Serialize)]
+struct Device {
+    driver: &'static str,
+    count: serde_json::Value,
+    capabilities: Vec<&'static str>,
+}
+
+/// `nofile: 65536` or `nofile: {soft: 1024, hard: 65536}`.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Ulimit {
+    Single(i64),
+    Pair { soft: i64, hard: i64 },
+}
+
+impl Ulimit {
+    /// From the checked spec text, `65536` or `1024:65536`.
+    fn parse(text: &str) -> Option<Ulimit> {
+        match text.split_once(':') {
+            Some((soft, hard)) => Some(Ulimit::Pair { soft: soft.parse().ok()?, hard: hard.parse().ok()? }),
+            None => text.parse().ok().map(Ulimit::Single),
+        }
+    }
+}
+
+/// A top-level named volume: Compose's defaults unless the spec declares it.
+#[derive(Default, Serialize)]
+struct VolumeSpec {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    driver: Option<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    driver_opts: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    external: bool,
+}
+
+/// A top-level secret: a file, or a variable of the shell running Compose.
+#[derive(Serialize)]
+struct SecretSpec {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    environment: Option<String>,
 }
 
 #[derive(Serialize)]
 struct Limits {
-    cpus: String,
-    memory: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cpus: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    memory: Option<String>,
 }
 
 #[derive(Serialize)]
 struct SecretSource {
     file: String,
+}
+
+/// A granted config: Compose mounts the top-level config `source` read-only at `target`.
+#[derive(Clone, Serialize)]
+struct ConfigMount {
+    source: String,
+    target: String,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -237,15 +388,29 @@ impl<'a> ComposeBuilder<'a> {
         // What each container waits for, filled in once every health check is known.
         let mut waits: Vec<(String, Vec<&str>)> = Vec::new();
         let mut host_ports: BTreeSet<u16> = services.iter().filter_map(|s| self.host_port(s)).collect();
+        let mut networks = BTreeMap::new();
+        let config_names = config_names(self.model);
         for store in self.model.stores.values() {
-            entries.insert(store.name.clone(), self.store(store, &mut host_ports, &mut volumes));
+            let mut entry = self.store(store, &mut host_ports, &mut volumes);
+            self.container(&mut entry, &store.container, &mut volumes, &mut networks);
+            entries.insert(store.name.clone(), entry);
         }
         for service in &services {
-            entries.insert(service.name.clone(), self.service(service)?);
+            let mut entry = self.service(service)?;
+            self.container(&mut entry, &service.container, &mut volumes, &mut networks);
+            entry.configs = config_mounts(service, &config_names);
+            entries.insert(service.name.clone(), entry);
             waits.push((service.name.clone(), service.depends_on.iter().map(|d| d.target.as_str()).collect()));
         }
         for runner in &runners {
-            entries.insert(runner.name(), self.runner(runner));
+            let mut entry = self.runner(runner);
+            if !runner.boot_test {
+                // The tests run the service's code, which reads its configuration files.
+                entry.configs = config_mounts(runner.service, &config_names);
+            }
+            // The runner reaches its service over the networks the service is on.
+            entry.networks = ServiceNetworks::List(runner.service.container.networks.clone());
+            entries.insert(runner.name(), entry);
             let targets = if runner.boot_test {
                 vec![runner.service.name.as_str()]
             } else {
@@ -256,12 +421,21 @@ impl<'a> ComposeBuilder<'a> {
         // `service_healthy` exactly where this file gives the dependency a health check.
         let healthy: BTreeSet<String> =
             entries.iter().filter(|(_, e)| e.healthcheck.is_some()).map(|(name, _)| name.clone()).collect();
+        // A one-shot job is waited for until it exits successfully.
+        let jobs: BTreeSet<&str> =
+            self.model.services.values().filter(|s| s.container.job).map(|s| s.name.as_str()).collect();
         for (name, targets) in waits {
             if let Some(entry) = entries.get_mut(&name) {
                 entry.depends_on = targets
                     .into_iter()
                     .map(|target| {
-                        let condition = if healthy.contains(target) { "service_healthy" } else { "service_started" };
+                        let condition = if jobs.contains(target) {
+                            "service_completed_successfully"
+                        } else if healthy.contains(target) {
+                            "service_healthy"
+                        } else {
+                            "service_started"
+                        };
                         (target.to_string(), DependsOn { condition })
                     })
                     .collect();
@@ -276,9 +450,43 @@ impl<'a> ComposeBuilder<'a> {
                 .secrets
                 .get(&name)
                 .ok_or_else(|| InternalError(format!("secret `{name}` is used but not declared")))?;
-            secrets.insert(name, SecretSource { file: self.rebase(&secret.file) });
+            let spec = match &secret.environment {
+                Some(var) => SecretSpec { file: None, environment: Some(var.clone()) },
+                None => SecretSpec { file: Some(self.rebase(&secret.file)), environment: None },
+            };
+            secrets.insert(name, spec);
         }
-        let file = ComposeFile { name: self.project_name(), services: entries, volumes, secrets };
+        // Configs, like secrets, are declared once at the top and granted per container.
+        let mut configs = BTreeMap::new();
+        for (source, name) in &config_names {
+            if entries.values().any(|e| e.configs.iter().any(|c| &c.source == name)) {
+                configs.insert(name.clone(), SecretSource { file: self.rebase(source) });
+            }
+        }
+        // Declared volumes and networks carry their settings; the others have Compose's defaults.
+        for volume in self.model.volumes.values() {
+            volumes.insert(
+                volume.name.clone(),
+                VolumeSpec {
+                    name: volume.volume_name.as_deref().map(dollars),
+                    driver: volume.driver.clone(),
+                    driver_opts: volume.driver_opts.iter().map(|(k, v)| (k.clone(), dollars(v))).collect(),
+                    external: volume.external,
+                },
+            );
+        }
+        for network in self.model.networks.values() {
+            networks.insert(
+                network.name.clone(),
+                NetworkSpec {
+                    name: network.network_name.as_deref().map(dollars),
+                    driver: network.driver.clone(),
+                    external: network.external,
+                    internal: network.internal,
+                },
+            );
+        }
+        let file = ComposeFile { name: self.project_name(), services: entries, volumes, secrets, configs, networks };
         Ok((file, self.usage(&runners)))
     }
 
@@ -382,7 +590,7 @@ impl<'a> ComposeBuilder<'a> {
         &self,
         store: &Store,
         host_ports: &mut BTreeSet<u16>,
-        volumes: &mut IndexMap<String, BTreeMap<String, String>>,
+        volumes: &mut IndexMap<String, VolumeSpec>,
     ) -> ComposeService {
         let mut entry = ComposeService {
             image: Some(store.image.clone()),
@@ -402,7 +610,7 @@ impl<'a> ComposeBuilder<'a> {
             Env::Dev | Env::Prod => {
                 let volume = format!("{}_data", store.name);
                 entry.volumes.push(format!("{volume}:{}", dollars(&store.data_dir)));
-                volumes.insert(volume, BTreeMap::new());
+                volumes.insert(volume, VolumeSpec::default());
             }
             Env::Test => {
                 let others = store.kind.store.as_ref().map(|s| s.other_volumes.as_slice()).unwrap_or_default();
@@ -413,7 +621,7 @@ impl<'a> ComposeBuilder<'a> {
             entry.ports.push(format!("127.0.0.1:{0}:{0}", store.port));
         }
         if self.env == Env::Prod {
-            entry.restart = Some(PROD_RESTART);
+            entry.restart = Some(PROD_RESTART.to_string());
         }
         entry
     }
@@ -457,17 +665,31 @@ impl<'a> ComposeBuilder<'a> {
             }
         }
         let limits = match (self.env, &service.deploy) {
-            (Env::Prod, Some(deploy)) => Some(Resources {
-                limits: Limits { cpus: number(deploy.cpu), memory: size_docker(deploy.memory_bytes) },
-            }),
-            _ => None,
+            (Env::Prod, Some(deploy)) => {
+                Some(Limits { cpus: Some(number(deploy.cpu)), memory: Some(size_docker(deploy.memory_bytes)) })
+            }
+            _ => service
+                .container
+                .limits
+                .as_ref()
+                .map(|l| Limits { cpus: l.cpus.map(number), memory: l.memory_bytes.map(size_docker) }),
         };
+        let reservations = service.container.gpus.as_ref().map(|gpus| Reservations {
+            devices: vec![Device {
+                driver: "nvidia",
+                count: gpus
+                    .parse::<u32>()
+                    .map_or_else(|_| serde_json::Value::from(gpus.as_str()), serde_json::Value::from),
+                capabilities: vec!["gpu"],
+            }],
+        });
+        let limits = (limits.is_some() || reservations.is_some()).then_some(Resources { limits, reservations });
         let replicas = Some(config.replicas).filter(|r| *r != 1);
         if limits.is_some() || replicas.is_some() {
             entry.deploy = Some(DeploySpec { replicas, resources: limits });
         }
         if self.env == Env::Prod {
-            entry.restart = Some(PROD_RESTART);
+            entry.restart = Some(PROD_RESTART.to_string());
         }
         Ok(entry)
     }
@@ -490,13 +712,96 @@ impl<'a> ComposeBuilder<'a> {
         }
     }
 
+    /// The container settings of a service or store (`ports`, `volumes`, `networks`, …),
+    /// declaring the named volumes and networks they use. The test file publishes no port,
+    /// restarts nothing and ignores profiles (its runners need their services).
+    fn container(
+        &self,
+        entry: &mut ComposeService,
+        options: &ContainerOptions,
+        volumes: &mut IndexMap<String, VolumeSpec>,
+        networks: &mut BTreeMap<String, NetworkSpec>,
+    ) {
+        if self.env != Env::Test {
+            entry.ports.extend(options.ports.iter().map(|p| match self.env {
+                Env::Dev => loopback_port(p),
+                _ => p.clone(),
+            }));
+            if let Some(restart) = &options.restart {
+                entry.restart = Some(restart.clone());
+            }
+            entry.profiles.clone_from(&options.profiles);
+        }
+        for volume in &options.volumes {
+            if let Some((name, _)) = volume.split_once(':') {
+                volumes.entry(name.to_string()).or_default();
+            }
+            entry.volumes.push(dollars(volume));
+        }
+        entry.tmpfs.extend(options.tmpfs.iter().map(|t| dollars(t)));
+        for network in &options.networks {
+            if network != "default" {
+                networks.entry(network.clone()).or_default();
+            }
+        }
+        entry.networks = if options.aliases.is_empty() {
+            ServiceNetworks::List(options.networks.clone())
+        } else {
+            // Aliases are per network: the same ones on each (`default` when none is named).
+            let names =
+                if options.networks.is_empty() { vec!["default".to_string()] } else { options.networks.clone() };
+            ServiceNetworks::Aliased(
+                names.into_iter().map(|n| (n, NetworkAttachment { aliases: options.aliases.clone() })).collect(),
+            )
+        };
+        entry.entrypoint = options.entrypoint.iter().map(|e| dollars(e)).collect();
+        entry.user = options.user.as_deref().map(dollars);
+        entry.env_file = options.env_files.iter().map(|f| self.rebase(f)).collect();
+        entry.labels = options.labels.iter().map(|(k, v)| (k.clone(), dollars(v))).collect();
+        entry.secrets = sorted_unique(entry.secrets.iter().chain(&options.secrets).cloned());
+        entry.tty = options.tty;
+        entry.stdin_open = options.stdin_open;
+        entry.read_only = options.read_only;
+        entry.security_opt.clone_from(&options.security_opt);
+        entry.ulimits = options.ulimits.iter().filter_map(|(k, v)| Some((k.clone(), Ulimit::parse(v)?))).collect();
+        if let Some(health) = &options.health_check {
+            entry.healthcheck = Some(Healthcheck {
+                test: health.test.iter().map(|t| dollars(t)).collect(),
+                interval: duration_compact(health.interval_ms),
+                timeout: duration_compact(health.timeout_ms),
+                retries: health.retries,
+                start_period: start_period(health.start_period_ms),
+            });
+        }
+    }
+
+    /// `build:` of a built service: sight's Dockerfile at the file's stage, or the context's
+    /// own Dockerfile with its own stage and arguments.
+    fn build_spec(&self, build: &Build, target: Target) -> BuildSpec {
+        let context = self.rebase(&build.context);
+        if !build.own_dockerfile() {
+            return BuildSpec {
+                context,
+                dockerfile: None,
+                target: Some(target.name().to_string()),
+                args: BTreeMap::new(),
+            };
+        }
+        let text = |key: &str| build.fields.get(key).and_then(Value::as_str).map(dollars);
+        let args = match build.fields.get("args") {
+            Some(Value::Map(map)) => map.iter().map(|(k, v)| (k.clone(), dollars(v))).collect(),
+            _ => BTreeMap::new(),
+        };
+        BuildSpec { context, dockerfile: text("dockerfile"), target: text("target"), args }
+    }
+
     /// `image` (and `build` for a built service).
     fn image(&self, service: &Service, target: Target) -> ComposeService {
         match &service.build {
             Some(build) => ComposeService {
                 image: Some(format!("{}/{}:{}", self.model.project.gcp.registry, service.name, target.name())),
                 pull_policy: Some("build"),
-                build: Some(BuildSpec { context: self.rebase(&build.context), target: target.name() }),
+                build: Some(self.build_spec(build, target)),
                 ..ComposeService::default()
             },
             None => ComposeService { image: service.image.clone(), ..ComposeService::default() },
@@ -570,6 +875,51 @@ fn prebuilt_probe(service: &Service) -> Option<Vec<String>> {
     // keep `&` and `?` away from the shell.
     let script = format!("wget -q -T {seconds} --spider '{url}' || curl -fsS -m {seconds} -o /dev/null '{url}'");
     Some(vec!["CMD-SHELL".to_string(), dollars(&script)])
+}
+
+/// The top-level config name of every configuration file of the project, by source path:
+/// the path without `./`, other characters than `[A-Za-z0-9._-]` replaced by `_`
+/// (`proxy/nginx.conf` → `proxy_nginx.conf`), then `_2`, `_3`… should two paths meet.
+fn config_names(model: &Model) -> BTreeMap<String, String> {
+    let sources: BTreeSet<&str> =
+        model.services.values().flat_map(|s| &s.config_files).map(|c| c.source.as_str()).collect();
+    let mut names = BTreeMap::new();
+    let mut taken = BTreeSet::new();
+    for source in sources {
+        let base: String = source
+            .trim_start_matches("./")
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' })
+            .collect();
+        let mut name = base.clone();
+        let mut n = 2;
+        while !taken.insert(name.clone()) {
+            name = format!("{base}_{n}");
+            n += 1;
+        }
+        names.insert(source.to_string(), name);
+    }
+    names
+}
+
+/// A service's configuration files, mounted read-only (Compose's default for configs).
+fn config_mounts(service: &Service, names: &BTreeMap<String, String>) -> Vec<ConfigMount> {
+    service
+        .config_files
+        .iter()
+        .filter_map(|c| Some(ConfigMount { source: names.get(&c.source)?.clone(), target: dollars(&c.target) }))
+        .collect()
+}
+
+/// A published port of the development file on the loopback interface unless the spec names
+/// an address: `8080:80` → `127.0.0.1:8080:80`, `3000` → `127.0.0.1::3000`.
+fn loopback_port(port: &str) -> String {
+    let mapping = port.split('/').next().unwrap_or(port);
+    match mapping.matches(':').count() {
+        0 => format!("127.0.0.1::{port}"),
+        1 => format!("127.0.0.1:{port}"),
+        _ => port.to_string(),
+    }
 }
 
 /// The container port a service listens on in `target`: the runtime's fixed production port
@@ -1096,6 +1446,175 @@ pipeline ci {
         // A host port with no container port to map it to.
         assert_eq!(error_codes("service web { image = \"nginx:1.27.0\"  publish = 8080 }"), ["S0111"]);
         assert!(error_codes("service web { image = \"nginx:1.27.0\"  port = 80  publish = 8080 }").is_empty());
+    }
+
+    #[test]
+    fn config_files_are_read_only_configs_in_every_file() {
+        let src = format!(
+            "{}\n{}",
+            SRC.lines().take(4).collect::<Vec<_>>().join("\n"),
+            r#"service proxy {
+  image = "nginx:1.27.4-alpine"
+  port = 80
+  configs = ["./proxy/nginx.conf:/etc/nginx/conf.d/default.conf", "proxy/mime types:/etc/nginx/mime.types"]
+}
+service edge {
+  image = "nginx:1.27.4-alpine"
+  port = 81
+  configs = ["./proxy/nginx.conf:/etc/nginx/nginx.conf"]
+}"#
+        );
+        let model = model_of(&src);
+        let artifacts = emit(&model, "deploy").expect("emits");
+        for env in [Env::Dev, Env::Prod] {
+            let text = &artifacts.iter().find(|a| a.path == join("deploy", file_name(env))).expect("file").contents;
+            let file: Yaml = serde_yaml::from_str(text).expect("valid YAML");
+            // Declared once, from the compose folder; the name is the path, made a Compose name.
+            assert_eq!(file["configs"]["proxy_nginx.conf"]["file"], "../proxy/nginx.conf", "{}", env.name());
+            assert_eq!(file["configs"]["proxy_mime_types"]["file"], "../proxy/mime types");
+            let proxy = &file["services"]["proxy"]["configs"];
+            assert_eq!(proxy[0]["source"], "proxy_nginx.conf");
+            assert_eq!(proxy[0]["target"], "/etc/nginx/conf.d/default.conf");
+            // Two services share one declaration of one file.
+            assert_eq!(file["services"]["edge"]["configs"][0]["source"], "proxy_nginx.conf");
+            assert_eq!(file["configs"].as_mapping().map(|m| m.len()), Some(2));
+            // Never a bind mount: production allows none.
+            assert!(file["services"]["proxy"]["volumes"].is_null());
+        }
+        // Malformed entries, a target mounted twice, a deployed service with configs.
+        assert_eq!(error_codes(r#"service p { image = "nginx:1.27.4"  configs = ["nginx.conf"] }"#), ["S0112"]);
+        assert_eq!(
+            error_codes(r#"service p { image = "nginx:1.27.4"  configs = ["/etc/n.conf:/etc/n.conf"] }"#),
+            ["S0112"]
+        );
+        assert_eq!(
+            error_codes(r#"service p { image = "nginx:1.27.4"  configs = ["n.conf:/etc/n.conf:ro"] }"#),
+            ["S0112"]
+        );
+        assert_eq!(error_codes(r#"service p { image = "nginx:1.27.4"  configs = ["n.conf:etc/n.conf"] }"#), ["S0112"]);
+        assert_eq!(error_codes(r#"service p { image = "nginx:1.27.4"  configs = ["a:/n", "b:/n"] }"#), ["S0113"]);
+        assert_eq!(
+            error_codes(
+                r#"service p { image = "nginx:1.27.4"  port = 80  configs = ["n:/n"]  deploy : cloud_run { } }"#
+            ),
+            ["S0184"]
+        );
+        assert_eq!(error_codes(r#"service p { image = "nginx:1.27.4"  dev { configs = ["n:/n"] } }"#), ["S0115"]);
+    }
+
+    const CONTAINER_SRC: &str = r#"
+project demo { gcp { project = "p"  region = "europe-west1"  registry = "gcr.io/p" } }
+secret key { from = secret_manager("key", version = 1) }
+network back { internal = true  name = "shared-back" }
+database db : postgres { password = secret.key  restart = "always"  networks = ["back"] }
+service api {
+  build : dockerfile { context = "api"  dockerfile = "Dockerfile.dev"  target = "builder"  args { MODE = "dev" } }
+  port = 8000
+  ports = ["9229:9229", "5000/udp", "0.0.0.0:8443:443"]
+  volumes = ["cache:/cache", "/app/node_modules"]
+  tmpfs = ["/tmp"]
+  networks = ["front", "back"]
+  aliases = ["api.internal"]
+  restart = "on-failure:3"
+  entrypoint = ["/entry.sh"]
+  user = "1000"
+  secrets = [secret.key, secret.token]
+  env_file = ["api/.env"]
+  labels { "traefik.enable" = "true" }
+  limits { cpus = 0.5  memory = 512Mi }
+  health = command(["curl", "-f", "http://localhost:8000/"]) { interval = 5s }
+  depends_on = [db, seed]
+  tty = true
+  stdin_open = true
+  read_only = true
+  profiles = ["app"]
+  ulimits { nofile = "1024:65536"  nproc = 512 }
+  security_opt = ["no-new-privileges"]
+  gpus = "all"
+}
+secret token { from = secret_manager("token", version = 1)  env = "API_TOKEN" }
+volume cache { driver_opts { type = "tmpfs"  device = "tmpfs" } }
+service seed { image = "busybox:1.36"  command = ["true"]  job = true  profiles = ["app"]  networks = ["back"] }
+"#;
+
+    #[test]
+    fn container_options_are_written_as_declared() {
+        let model = model_of(CONTAINER_SRC);
+        let texts: BTreeMap<String, String> =
+            emit(&model, ".").expect("emits").into_iter().map(|a| (a.path, a.contents)).collect();
+        let dev: Yaml = serde_yaml::from_str(&texts["docker-compose.yml"]).expect("yaml");
+        let api = &dev["services"]["api"];
+        // Development ports on the loopback unless an address is given.
+        assert_eq!(
+            api["ports"],
+            serde_yaml::from_str::<Yaml>(
+                r#"["127.0.0.1:8000:8000", "127.0.0.1:9229:9229", "127.0.0.1::5000/udp", "0.0.0.0:8443:443"]"#
+            )
+            .expect("yaml")
+        );
+        assert_eq!(api["build"]["dockerfile"], "Dockerfile.dev");
+        assert_eq!(api["build"]["target"], "builder");
+        assert_eq!(api["build"]["args"]["MODE"], "dev");
+        assert_eq!(api["volumes"], serde_yaml::from_str::<Yaml>("[cache:/cache, /app/node_modules]").expect("yaml"));
+        assert!(dev["volumes"].get("cache").is_some());
+        assert_eq!(api["networks"]["front"]["aliases"][0], "api.internal");
+        assert_eq!(dev["networks"]["back"]["internal"], true);
+        assert_eq!(dev["networks"]["back"]["name"], "shared-back");
+        assert!(dev["networks"].get("front").is_some());
+        assert_eq!(api["restart"], "on-failure:3");
+        assert_eq!(api["healthcheck"]["test"][0], "CMD");
+        assert_eq!(api["healthcheck"]["timeout"], "30s", "Docker's default");
+        assert_eq!(api["depends_on"]["seed"]["condition"], "service_completed_successfully");
+        assert_eq!(api["depends_on"]["db"]["condition"], "service_healthy");
+        assert_eq!(api["deploy"]["resources"]["limits"]["memory"], "512M");
+        assert_eq!(api["env_file"][0], "./api/.env");
+        assert_eq!(api["secrets"][0], "key");
+        for flag in ["tty", "stdin_open", "read_only"] {
+            assert_eq!(api[flag], true, "{flag}");
+        }
+        assert_eq!(dev["services"]["db"]["networks"][0], "back");
+        assert_eq!(api["ulimits"]["nofile"]["soft"], 1024);
+        assert_eq!(api["ulimits"]["nproc"], 512);
+        assert_eq!(api["security_opt"][0], "no-new-privileges");
+        let gpu = &api["deploy"]["resources"]["reservations"]["devices"][0];
+        assert_eq!(
+            (&gpu["driver"], &gpu["count"], &gpu["capabilities"][0]),
+            (&"nvidia".into(), &"all".into(), &"gpu".into())
+        );
+        assert_eq!(dev["secrets"]["token"]["environment"], "API_TOKEN");
+        assert!(dev["secrets"]["token"].get("file").is_none());
+        assert_eq!(dev["volumes"]["cache"]["driver_opts"]["type"], "tmpfs");
+        assert_eq!(dev["services"]["db"]["restart"], "always");
+        // A context with its own Dockerfile gets none written.
+        assert!(!texts.keys().any(|p| p.ends_with("Dockerfile")));
+        // The test file publishes nothing, restarts nothing and ignores profiles.
+        let test: Yaml = serde_yaml::from_str(&texts["docker-compose.test.yml"]).expect("yaml");
+        for (name, service) in services(&test) {
+            for key in ["ports", "restart", "profiles"] {
+                assert!(service.get(key).is_none(), "{name} has {key}");
+            }
+        }
+        let prod: Yaml = serde_yaml::from_str(&texts["docker-compose.prod.yml"]).expect("yaml");
+        assert_eq!(prod["services"]["api"]["ports"][1], "9229:9229");
+        assert_eq!(prod["services"]["api"]["restart"], "on-failure:3");
+    }
+
+    #[test]
+    fn the_checker_rejects_container_settings_compose_cannot_take() {
+        for (body, code) in [
+            ("service a { image = \"n:1\"  ports = [\"x:80\"] }", "S0112"),
+            ("service a { image = \"n:1\"  volumes = [\"./src:/src\"] }", "S0115"),
+            ("service a { image = \"n:1\"  restart = \"sometimes\" }", "S0114"),
+            ("service a { image = \"n:1\"  limits { memory = 1Mi } }", "S0114"),
+            ("service a { image = \"n:1\"  health = shell(\"\") }", "S0112"),
+            (
+                "service a { image = \"n:1\"  profiles = [\"x\"] }\nservice b { image = \"n:1\"  depends_on = [a] }",
+                "S0107",
+            ),
+            ("network n { colour = \"red\" }", "S0110"),
+        ] {
+            assert_eq!(error_codes(body), [code], "{body}");
+        }
     }
 
     #[test]

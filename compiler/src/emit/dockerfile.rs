@@ -33,7 +33,8 @@ pub fn emit(model: &Model) -> Result<Vec<Artifact>, InternalError> {
     let header = full_header.trim_end_matches('\n');
     let mut artifacts = Vec::new();
     for service in model.services.values() {
-        let Some(build) = &service.build else {
+        // A context with its own Dockerfile (`build : dockerfile`) is built as it is.
+        let Some(build) = service.build.as_ref().filter(|b| !b.own_dockerfile()) else {
             continue;
         };
         let runtime = build.runtime.runtime.as_ref().ok_or_else(|| {
@@ -456,7 +457,12 @@ service worker { build : go { system_packages = ["git=1:2.39.*"] } }
     #[test]
     fn every_stdlib_runtime_renders() {
         let stdlib = crate::stdlib::Stdlib::builtin().unwrap_or_default();
-        let runtimes: Vec<&str> = stdlib.kinds_of(crate::stdlib::KindClass::Runtime).map(|k| k.name.as_str()).collect();
+        // A runtime without a template (`dockerfile`) builds the context's own Dockerfile.
+        let runtimes: Vec<&str> = stdlib
+            .kinds_of(crate::stdlib::KindClass::Runtime)
+            .filter(|k| k.runtime.as_ref().is_some_and(|r| !r.template.is_empty()))
+            .map(|k| k.name.as_str())
+            .collect();
         assert!(runtimes.len() >= 4, "{runtimes:?}");
         for runtime in runtimes {
             // The fewest fields: every default and every absent optional key is exercised.
@@ -465,6 +471,12 @@ service worker { build : go { system_packages = ["git=1:2.39.*"] } }
             assert!(file(&files, "s/Dockerfile").contains("HEALTHCHECK"), "{runtime}");
             assert!(file(&files, "s/.dockerignore").contains(".git"), "{runtime}");
         }
+    }
+
+    #[test]
+    fn an_own_dockerfile_is_never_written() {
+        let files = artifacts("service api { build : dockerfile { context = \"api\"  target = \"dev\" } }");
+        assert!(files.is_empty(), "{:?}", files.keys());
     }
 
     #[test]

@@ -116,6 +116,24 @@ impl<'t> Parser<'t> {
         self.depth = self.depth.saturating_sub(1);
     }
 
+    /// Counts one more item of the list, block or call opened at `open`. Past
+    /// [`MAX_ITEMS`](crate::limits::MAX_ITEMS) the first extra item is reported and every extra
+    /// item is parsed but dropped (`false`): the tree stays bounded and in step with the text.
+    fn keep_item(&mut self, count: &mut usize, open: Span, what: &str) -> bool {
+        *count += 1;
+        let max = crate::limits::MAX_ITEMS;
+        if *count == max + 1 {
+            self.diagnostics.push(
+                Diagnostic::new(&codes::TOO_MANY_ITEMS, format!("this {what} holds more than {max} items"))
+                    .at(open, format!("this {what}"))
+                    .with_help(format!(
+                        "split it: sight reads at most {max} items per list, block or call (the spec is probably generated wrongly)"
+                    )),
+            );
+        }
+        *count <= max
+    }
+
     // ---- Recovery ----------------------------------------------------------------------------
 
     /// Skips to the next top-level declaration: an identifier at the start of a line outside
@@ -193,6 +211,7 @@ impl<'t> Parser<'t> {
         let open = self.expect(Tok::LBrace, "`{`")?;
         self.enter()?;
         let mut members = Vec::new();
+        let mut count = 0;
         let close = loop {
             if self.at(&Tok::RBrace) {
                 break self.bump();
@@ -208,7 +227,11 @@ impl<'t> Parser<'t> {
                 return Err(Abandon);
             }
             match self.member() {
-                Ok(member) => members.push(member),
+                Ok(member) => {
+                    if self.keep_item(&mut count, open.span, "block") {
+                        members.push(member);
+                    }
+                }
                 Err(Abandon) if self.too_deep => {
                     self.leave();
                     return Err(Abandon);
@@ -302,9 +325,13 @@ impl<'t> Parser<'t> {
         let mut end = action.span;
         if self.at_word("after") {
             self.bump();
-            self.expect(Tok::LBracket, "`[` after `after`")?;
+            let open = self.expect(Tok::LBracket, "`[` after `after`")?;
+            let mut count = 0;
             while !self.at(&Tok::RBracket) {
-                after.push(self.ident("a step name")?);
+                let name = self.ident("a step name")?;
+                if self.keep_item(&mut count, open.span, "list") {
+                    after.push(name);
+                }
                 if !self.at(&Tok::RBracket) {
                     self.expect(Tok::Comma, "`,` or `]`")?;
                 }
@@ -399,9 +426,14 @@ impl<'t> Parser<'t> {
         let open = self.bump();
         self.enter()?;
         let mut items = Vec::new();
+        let mut count = 0;
         while !self.at(&Tok::RBracket) {
             match self.expr() {
-                Ok(e) => items.push(e),
+                Ok(e) => {
+                    if self.keep_item(&mut count, open.span, "list") {
+                        items.push(e);
+                    }
+                }
                 Err(a) => {
                     self.leave();
                     return Err(a);
@@ -421,15 +453,16 @@ impl<'t> Parser<'t> {
 
     /// call = path "(" (arg ("," arg)*)? ")" block?
     fn call(&mut self, callee: Path) -> PResult<Expr> {
-        self.bump();
+        let open = self.bump();
         self.enter()?;
-        let result = self.call_rest(callee);
+        let result = self.call_rest(callee, open.span);
         self.leave();
         result
     }
 
-    fn call_rest(&mut self, callee: Path) -> PResult<Expr> {
+    fn call_rest(&mut self, callee: Path, open: Span) -> PResult<Expr> {
         let mut args = Vec::new();
+        let mut count = 0;
         while !self.at(&Tok::RParen) {
             let named = matches!(self.peek().tok, Tok::Ident(_)) && matches!(self.peek_at(1), Tok::Eq);
             let name = if named {
@@ -440,7 +473,9 @@ impl<'t> Parser<'t> {
                 None
             };
             let value = self.expr()?;
-            args.push(Arg { name, value });
+            if self.keep_item(&mut count, open, "call") {
+                args.push(Arg { name, value });
+            }
             if !self.at(&Tok::RParen) {
                 self.expect(Tok::Comma, "`,` or `)`")?;
             }

@@ -1,0 +1,137 @@
+//! What must hold for any input, shared by the fuzz targets (`fuzz/fuzz_targets/*.rs`) and
+//! the regression tests (`tests/it/hardening.rs`, which includes this file by path).
+//!
+//! Every function panics on a broken promise: that is how libFuzzer learns of a finding, and
+//! how a regression test fails.
+#![allow(dead_code)] // each target uses only some of them
+
+use sight::diagnostics::render::{render, Format};
+use sight::project::{compile, ProjectInput};
+use sight::source::FileId;
+
+/// Inputs larger than this are cut: libFuzzer's default `-max_len` is far below, and the
+/// file-size limit has its own tests.
+const MAX_INPUT: usize = 1 << 20;
+
+/// The text of a fuzz input: valid UTF-8 as is, anything else as its lossy conversion (the CLI
+/// reports the bad byte with S0006 and parses the lossy text too).
+pub fn text(data: &[u8]) -> String {
+    let data = data.get(..MAX_INPUT).unwrap_or(data);
+    String::from_utf8_lossy(data).into_owned()
+}
+
+/// The syntax tree without spans: what the formatter must keep.
+pub fn shape(text: &str) -> String {
+    let (file, _) = sight::syntax::parse(FileId(0), text);
+    let debug = format!("{:?}", file.items);
+    let mut out = String::new();
+    let mut rest = debug.as_str();
+    while let Some(i) = rest.find("Span {") {
+        out.push_str(rest.get(..i).unwrap_or(""));
+        let after = rest.get(i..).unwrap_or("");
+        rest = after.get(after.find('}').map_or(after.len(), |e| e + 1)..).unwrap_or("");
+    }
+    out + rest
+}
+
+/// Parsing never panics; every diagnostic points inside the file; a file without syntax
+/// errors formats idempotently to a file with the same tree.
+pub fn parse(text: &str) {
+    let (_, diagnostics) = sight::syntax::parse(FileId(0), text);
+    for d in &diagnostics {
+        for label in d.primary.iter().chain(&d.secondary) {
+            assert!(
+                label.span.start <= label.span.end && label.span.end as usize <= text.len(),
+                "span {:?} outside the file ({} bytes): {}",
+                label.span,
+                text.len(),
+                d.message
+            );
+            assert!(
+                text.is_char_boundary(label.span.start as usize) && text.is_char_boundary(label.span.end as usize),
+                "span {:?} splits a character: {}",
+                label.span,
+                d.message
+            );
+        }
+    }
+    let Some(once) = sight::format::format_source(text) else { return };
+    let twice = sight::format::format_source(&once);
+    assert_eq!(twice.as_deref(), Some(once.as_str()), "formatting is not idempotent:\n{once}");
+    assert_eq!(shape(&once), shape(text), "formatting changed the tree:\n{once}");
+}
+
+/// A one-file project (`sight.toml` empty): checking never panics and every diagnostic renders
+/// in every format.
+pub fn check(text: &str) {
+    let input = ProjectInput {
+        manifest: String::new(),
+        sources: vec![("spec.sight".to_string(), text.to_string())],
+        ..ProjectInput::default()
+    };
+    let compiled = compile(&input);
+    render_all(&compiled);
+}
+
+/// The whole pipeline in memory: `manifest` NUL `spec` (no NUL: the spec alone). When the
+/// project checks, every emitter succeeds, every path stays inside the output root and every
+/// YAML artifact parses.
+pub fn pipeline(data: &[u8]) {
+    let (manifest, spec) = match data.iter().position(|b| *b == 0) {
+        Some(i) => (text(data.get(..i).unwrap_or_default()), text(data.get(i + 1..).unwrap_or_default())),
+        None => (String::new(), text(data)),
+    };
+    let input = ProjectInput { manifest, sources: vec![("spec.sight".to_string(), spec)], ..ProjectInput::default() };
+    let compiled = compile(&input);
+    render_all(&compiled);
+    let Some(model) = &compiled.model else { return };
+    assert!(!compiled.has_errors(), "a model came with errors");
+    let artifacts = match sight::emit::emit(model) {
+        Ok(a) => a,
+        Err(e) => panic!("an emitter failed on a checked project: {}", e.0),
+    };
+    for artifact in &artifacts {
+        let path = std::path::Path::new(&artifact.path);
+        assert!(
+            !artifact.path.is_empty()
+                && path.components().all(|c| matches!(c, std::path::Component::Normal(_)))
+                && !artifact.path.contains('\\'),
+            "artifact path `{}` leaves the output root",
+            artifact.path
+        );
+        if artifact.path.ends_with(".yaml") || artifact.path.ends_with(".yml") {
+            if let Err(e) = serde_yaml::from_str::<serde_yaml::Value>(&artifact.contents) {
+                panic!("{} is not YAML: {e}\n{}", artifact.path, artifact.contents);
+            }
+        }
+        if artifact.path.ends_with(".json") {
+            if let Err(e) = serde_json::from_str::<serde_json::Value>(&artifact.contents) {
+                panic!("{} is not JSON: {e}\n{}", artifact.path, artifact.contents);
+            }
+        }
+    }
+    let graph = sight::graph::build(model, None);
+    let _ = (sight::graph::to_dot(&graph), sight::graph::to_mermaid(&graph), sight::graph::to_json(&graph));
+}
+
+fn render_all(compiled: &sight::project::Compiled) {
+    for d in &compiled.diagnostics {
+        for label in d.primary.iter().chain(&d.secondary) {
+            let Some(file) = compiled.sources.get(label.span.file) else {
+                panic!("`{}` points into no file", d.message);
+            };
+            let (start, end) = (label.span.start as usize, label.span.end as usize);
+            assert!(
+                start <= end && file.text.is_char_boundary(start) && file.text.is_char_boundary(end),
+                "span {:?} of `{}` is not a range of `{}` ({} bytes)",
+                label.span,
+                d.message,
+                file.path,
+                file.text.len()
+            );
+        }
+    }
+    for format in [Format::Human, Format::Json, Format::Github, Format::Sarif] {
+        let _ = render(&compiled.diagnostics, &compiled.sources, "", format, false);
+    }
+}

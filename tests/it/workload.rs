@@ -1,0 +1,86 @@
+//! The benchmark workload of issue 6: `scripts/gen-workload N DIR` writes a sight project whose
+//! production Compose file is the workload's Compose document. For a small N, the document is
+//! built here from the workload's definition and compared with what sight generates.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::{json, Map, Value};
+
+use crate::support::*;
+
+/// The workload's definition, as a Compose document's `services` (issue 6): service i runs
+/// `registry.example.com/svc-i:1.0` on host port 8000+i, reads its database `db-<i mod 10>`,
+/// waits for it, is probed with curl, restarts unless stopped, and has 1 CPU and 512M.
+fn workload_services(n: usize) -> Map<String, Value> {
+    let mut services = Map::new();
+    for i in 0..n {
+        let db = format!("db-{}", i % 10);
+        services.insert(
+            format!("svc-{i}"),
+            json!({
+                "image": format!("registry.example.com/svc-{i}:1.0"),
+                "ports": [format!("{}:8000", 8000 + i)],
+                "environment": {
+                    "DATABASE_URL": format!("postgresql://app@{db}:5432/app"),
+                    "SERVICE_NAME": format!("svc-{i}"),
+                    "LOG_LEVEL": "info",
+                },
+                "depends_on": { db.as_str(): { "condition": "service_healthy" } },
+                "healthcheck": {
+                    "test": ["CMD", "curl", "-f", "http://localhost:8000/health"],
+                    "interval": "30s",
+                    "timeout": "10s",
+                    "retries": 3,
+                },
+                "restart": "unless-stopped",
+                "deploy": { "resources": { "limits": { "cpus": "1", "memory": "512M" } } },
+            }),
+        );
+    }
+    services
+}
+
+fn generate(n: usize, dir: &Path) {
+    let status = Command::new("python3")
+        .arg(repo_root().join("scripts/gen-workload"))
+        .arg(n.to_string())
+        .arg(dir)
+        .status()
+        .unwrap_or_else(|e| panic!("python3 scripts/gen-workload: {e}"));
+    assert!(status.success(), "scripts/gen-workload failed");
+}
+
+#[test]
+fn the_generated_compose_file_is_the_workload() {
+    let n = 25;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    generate(n, dir.path());
+    let compiled = compile_dir(dir.path());
+    assert!(compiled.diagnostics.is_empty(), "{}", human(&compiled));
+    let model = compiled.model.as_ref().unwrap_or_else(|| panic!("no model"));
+    let artifacts =
+        sight::emit::emit_targets(model, &[sight::emit::Target::Compose]).unwrap_or_else(|e| panic!("{e:?}"));
+    let prod = artifacts
+        .iter()
+        .find(|a| a.path == "docker-compose.prod.yml")
+        .unwrap_or_else(|| panic!("no docker-compose.prod.yml"));
+    let file: Value = serde_yaml::from_str(&prod.contents).unwrap_or_else(|e| panic!("{e}"));
+    let services = file["services"].as_object().unwrap_or_else(|| panic!("no services"));
+
+    // The services: exactly the workload's, key for key.
+    let expected = workload_services(n);
+    for (name, service) in &expected {
+        assert_eq!(services.get(name), Some(service), "{name}");
+    }
+    // The databases: postgres:16 with a pg_isready health check (sight adds the password
+    // secret, the data volume and the health check's timing, which the workload leaves open).
+    let databases: Vec<&String> = services.keys().filter(|name| !expected.contains_key(*name)).collect();
+    assert_eq!(databases, (0..10).map(|d| format!("db-{d}")).collect::<Vec<_>>().iter().collect::<Vec<_>>());
+    for name in databases {
+        let db = &services[name];
+        assert_eq!(db["image"], "postgres:16", "{name}");
+        assert!(db["healthcheck"]["test"][1].as_str().is_some_and(|t| t.starts_with("pg_isready ")), "{name}");
+        assert_eq!(db["restart"], "unless-stopped", "{name}");
+    }
+}
