@@ -110,8 +110,72 @@ pub fn pipeline(data: &[u8]) {
             }
         }
     }
+    // What reaches a Dockerfile is one line: a line break would start a new instruction.
+    for service in model.services.values() {
+        for (field, value) in service.build.iter().flat_map(|b| &b.fields) {
+            assert!(
+                !has_control(value),
+                "the build field `{field}` of `{}` holds a control character: {value:?}",
+                service.name
+            );
+        }
+    }
+    for artifact in artifacts.iter().filter(|a| a.path.ends_with("Dockerfile")) {
+        dockerfile_lines(&artifact.path, &artifact.contents);
+    }
     let graph = sight::graph::build(model, None);
     let _ = (sight::graph::to_dot(&graph), sight::graph::to_mermaid(&graph), sight::graph::to_json(&graph));
+}
+
+/// Whether a value holds a control character anywhere.
+fn has_control(value: &sight::model::Value) -> bool {
+    use sight::model::Value;
+    let control = |s: &str| s.chars().any(char::is_control);
+    match value {
+        Value::Str(s) | Value::Secret(s) | Value::Service(s) => control(s),
+        Value::List(items) => items.iter().any(has_control),
+        Value::Map(map) => map.iter().any(|(k, v)| control(k) || control(v)),
+        _ => false,
+    }
+}
+
+/// Every line of a Dockerfile is a comment, an instruction, or continues the line before it.
+fn dockerfile_lines(path: &str, text: &str) {
+    const INSTRUCTIONS: &[&str] = &[
+        "FROM",
+        "RUN",
+        "CMD",
+        "LABEL",
+        "EXPOSE",
+        "ENV",
+        "ADD",
+        "COPY",
+        "ENTRYPOINT",
+        "VOLUME",
+        "USER",
+        "WORKDIR",
+        "ARG",
+        "ONBUILD",
+        "STOPSIGNAL",
+        "HEALTHCHECK",
+        "SHELL",
+    ];
+    let mut continued = false;
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        let word = trimmed.split_whitespace().next().unwrap_or_default();
+        assert!(
+            continued
+                || trimmed.is_empty()
+                || trimmed.starts_with('#')
+                || INSTRUCTIONS.contains(&word.to_ascii_uppercase().as_str()),
+            "{path}: `{line}` is not an instruction\n{text}"
+        );
+        // A comment inside a continued instruction does not end it.
+        if !trimmed.starts_with('#') {
+            continued = trimmed.ends_with('\\');
+        }
+    }
 }
 
 fn render_all(compiled: &sight::project::Compiled) {

@@ -6,8 +6,10 @@
 
 mod alerts;
 mod container;
+mod limits;
 mod paths;
 pub mod pipelines;
+mod plain;
 mod rules;
 mod services;
 mod values;
@@ -69,6 +71,8 @@ pub fn check(
     let items: Vec<&Item> = files.iter().flat_map(|(_, f)| f.items.iter()).collect();
     checker.collect(&items);
     paths::run(&mut checker);
+    plain::run(&mut checker);
+    limits::run(&mut checker);
 
     // `files` and `sources` come in the same order: the spec file of each declaration.
     let paths: BTreeMap<FileId, String> = files.iter().map(|(id, _)| *id).zip(sources.iter().cloned()).collect();

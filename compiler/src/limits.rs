@@ -7,6 +7,7 @@
 //! | nesting of blocks, lists and calls      | 64 levels   | S0005 |
 //! | items in one list, block or call        | 10,000      | S0009 |
 //! | declarations in a project               | 1,000,000   | S0014 |
+//! | steps in a pipeline                      | 1,000       | S0163 |
 //! | characters in a declaration name        | 49          | S0106 |
 //! | integers, durations and sizes           | 64 bits     | S0004 |
 //!
@@ -26,6 +27,11 @@ pub const MAX_ITEMS: usize = 10_000;
 /// Platform monorepos reach tens of thousands of services; the benchmark workload (issue 6,
 /// docs/performance.md) checks 100,000 in well under a second.
 pub const MAX_DECLARATIONS: usize = 1_000_000;
+
+/// The most steps of one pipeline. Ordering steps relates each with the others (implied
+/// edges, what waits for what, the critical path): bounded, a pipeline checks in well under a
+/// second. Real pipelines have tens of steps.
+pub const MAX_STEPS: usize = 1_000;
 
 /// `10 MiB`, as messages write the file limit.
 pub fn file_limit_text() -> String {

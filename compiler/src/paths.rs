@@ -195,7 +195,7 @@ pub fn readable(root: &Path, path: &str) -> bool {
 /// The CLI's check after compiling a project read from `root`: S0015 for every path that
 /// leaves it through a symbolic link; with one, no model (nothing is built).
 pub fn check_links(root: &Path, input: &crate::project::ProjectInput, compiled: &mut crate::project::Compiled) {
-    let found = symlinks(root, &spec_paths(input, compiled));
+    let found = symlinks(root, &spec_paths(input, compiled), &compiled.sources);
     if found.is_empty() {
         return;
     }
@@ -205,15 +205,23 @@ pub fn check_links(root: &Path, input: &crate::project::ProjectInput, compiled: 
 }
 
 /// A path the CLI checks for symbolic links after compiling: what it is, the path relative to
-/// the project root, and where the spec names it.
+/// the project root, and where the spec names it (a span, or the string literal to look for
+/// when one is reported).
 pub struct SpecPath {
     pub what: String,
     pub path: String,
     pub span: Option<Span>,
+    pub literal: Option<String>,
 }
 
 /// S0015 for every path under `root` whose components include a symbolic link leaving it.
-pub fn symlinks(root: &Path, paths: &[SpecPath]) -> Vec<Diagnostic> {
+pub fn symlinks(root: &Path, paths: &[SpecPath], sources: &crate::source::SourceMap) -> Vec<Diagnostic> {
+    // Only for a path that is reported: looking up every literal would scan the sources once
+    // per path.
+    let literal = |value: &str| -> Option<Span> {
+        let quoted = crate::format::quote(value);
+        sources.iter().find_map(|(id, f)| f.text.find(&quoted).map(|i| Span::new(id, i, i + quoted.len())))
+    };
     let mut out = Vec::new();
     for p in paths {
         let Ok(rel) = relative(&p.path) else { continue };
@@ -224,7 +232,7 @@ pub fn symlinks(root: &Path, paths: &[SpecPath]) -> Vec<Diagnostic> {
                 format!("`{}` ({}) goes through the symbolic link `{shown}`, which leaves the project", p.path, p.what),
             )
             .with_help("sight reads and writes only inside the project: copy what it needs into the project instead of linking to it");
-            if let Some(span) = p.span {
+            if let Some(span) = p.literal.as_deref().and_then(literal).or(p.span) {
                 d = d.at(span, "leaves the project through a symbolic link");
             }
             out.push(d);
@@ -235,58 +243,48 @@ pub fn symlinks(root: &Path, paths: &[SpecPath]) -> Vec<Diagnostic> {
 
 /// The paths of a compiled project that sight or its artifacts read: the spec files, the
 /// project stdlib folder and files, build contexts, `copy` entries, bind mounts and secret
-/// files. Spans are found by looking for the path's string literal in the spec files.
+/// files.
 pub fn spec_paths(input: &crate::project::ProjectInput, compiled: &crate::project::Compiled) -> Vec<SpecPath> {
-    let literal = |value: &str| -> Option<Span> {
-        let quoted = crate::format::quote(value);
-        compiled.sources.iter().find_map(|(id, f)| f.text.find(&quoted).map(|i| Span::new(id, i, i + quoted.len())))
+    let path = |what: String, path: String, span: Option<Span>, literal: Option<&str>| SpecPath {
+        what,
+        path,
+        span,
+        literal: literal.map(str::to_string),
     };
     let mut out = Vec::new();
-    for (path, _) in &input.sources {
-        let span = compiled.sources.iter().find(|(_, f)| &f.path == path).map(|(id, _)| Span::new(id, 0, 0));
-        out.push(SpecPath { what: "the spec file".into(), path: path.clone(), span });
+    for (file, _) in &input.sources {
+        let span = compiled.sources.iter().find(|(_, f)| &f.path == file).map(|(id, _)| Span::new(id, 0, 0));
+        out.push(path("the spec file".into(), file.clone(), span, None));
     }
     if let Ok(manifest) = crate::project::parse_manifest(&input.manifest, FileId(0)) {
         if let Some(dir) = manifest.stdlib {
-            out.push(SpecPath { what: "the stdlib folder".into(), path: dir.clone(), span: None });
+            out.push(path("the stdlib folder".into(), dir.clone(), None, None));
             for (file, _) in &input.stdlib_files {
-                out.push(SpecPath { what: "the stdlib file".into(), path: format!("{dir}/{file}"), span: None });
+                out.push(path("the stdlib file".into(), format!("{dir}/{file}"), None, None));
             }
         }
     }
     let Some(model) = &compiled.model else { return out };
     for service in model.services.values() {
         if let Some(build) = &service.build {
-            let context = build.context.clone();
-            out.push(SpecPath {
-                what: format!("the build context of `{}`", service.name),
-                span: literal(&context).or(Some(service.span)),
-                path: context.clone(),
-            });
+            let context = &build.context;
+            let what = format!("the build context of `{}`", service.name);
+            out.push(path(what, context.clone(), Some(service.span), Some(context)));
             for copy in build.fields.get("copy").map(|v| v.as_strings()).unwrap_or_default() {
-                out.push(SpecPath {
-                    what: format!("the `copy` entry of `{}`", service.name),
-                    span: literal(&copy),
-                    path: format!("{context}/{copy}"),
-                });
+                let what = format!("the `copy` entry of `{}`", service.name);
+                out.push(path(what, format!("{context}/{copy}"), None, Some(&copy)));
             }
         }
         for config in service.configs.values() {
             for mount in &config.mounts {
-                out.push(SpecPath {
-                    what: format!("the mount of `{}`", service.name),
-                    span: literal(mount),
-                    path: mount_host(mount).to_string(),
-                });
+                let what = format!("the mount of `{}`", service.name);
+                out.push(path(what, mount_host(mount).to_string(), None, Some(mount)));
             }
         }
     }
     for secret in model.secrets.values() {
-        out.push(SpecPath {
-            what: format!("the file of secret `{}`", secret.name),
-            span: literal(&secret.file),
-            path: secret.file.clone(),
-        });
+        let what = format!("the file of secret `{}`", secret.name);
+        out.push(path(what, secret.file.clone(), None, Some(&secret.file)));
     }
     out
 }

@@ -470,7 +470,13 @@ pub struct StdlibError {
 impl Stdlib {
     /// The embedded standard library.
     pub fn builtin() -> Result<Stdlib, Vec<StdlibError>> {
-        Stdlib::from_files(crate::embedded::STDLIB_FILES.iter().map(|(p, t)| (p.to_string(), t.to_string())))
+        // Read once per process: every later compile (an editor's, a fuzzer's) gets a copy.
+        static BUILTIN: std::sync::OnceLock<Result<Stdlib, Vec<StdlibError>>> = std::sync::OnceLock::new();
+        BUILTIN
+            .get_or_init(|| {
+                Stdlib::from_files(crate::embedded::STDLIB_FILES.iter().map(|(p, t)| (p.to_string(), t.to_string())))
+            })
+            .clone()
     }
 
     /// Reads kinds (`kinds/**/*.toml`) and templates (`templates/*.hbs`) from (path, text) pairs.

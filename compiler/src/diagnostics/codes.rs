@@ -106,6 +106,7 @@ registry! {
     DUPLICATE_STEP = "S0160" "duplicate-step" Error "two steps of a pipeline share a name";
     UNKNOWN_STEP_KIND = "S0161" "unknown-step-kind" Error "a step calls an action that no step kind defines";
     UNSCOPED_SHORT_SHA = "S0162" "unscoped-short-sha" Error "`$SHORT_SHA` or `$COMMIT_SHA` is used by a pipeline with no repository trigger";
+    TOO_MANY_STEPS = "S0163" "too-many-steps" Error "a pipeline has more than 1,000 steps";
     // Alerts.
     UNKNOWN_SIGNAL = "S0170" "unknown-signal" Error "an alert watches a signal its target's kind does not have";
     THRESHOLD_OUT_OF_RANGE = "S0171" "threshold-out-of-range" Error "an alert threshold cannot be reached";

@@ -42,6 +42,8 @@ fn human(diagnostics: &[Diagnostic], sources: &SourceMap, root: &str, color: boo
     let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
     let handler = GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false);
     let mut out = String::new();
+    // Each file's text and line index, shared by all its diagnostics (see `Windowed`).
+    let mut windowed: std::collections::BTreeMap<crate::source::FileId, Windowed> = std::collections::BTreeMap::new();
     for d in diagnostics {
         let mut report = MietteDiagnostic::new(d.message.clone())
             .with_code(format!("{}({})", d.code.code, d.code.name))
@@ -69,7 +71,9 @@ fn human(diagnostics: &[Diagnostic], sources: &SourceMap, root: &str, color: boo
         report = report.with_labels(labels);
         let rendered = match d.primary.as_ref().and_then(|p| sources.get(p.span.file)) {
             Some(file) => {
-                let source = NamedSource::new(display_path(root, &file.path), file.text.clone());
+                let id = d.primary.as_ref().map_or(crate::source::FileId(0), |p| p.span.file);
+                let text = windowed.entry(id).or_insert_with(|| Windowed::new(&file.text)).clone();
+                let source = NamedSource::new(display_path(root, &file.path), text);
                 let report = miette::Report::new(report).with_source_code(source);
                 let mut s = String::new();
                 let _ = handler.render_report(&mut s, report.as_ref());
@@ -222,5 +226,113 @@ fn sarif_level(severity: Severity) -> &'static str {
     match severity {
         Severity::Error => "error",
         Severity::Warning => "warning",
+    }
+}
+
+/// A file's text for miette that reads only the lines around a span. miette's own `str`
+/// source scans from the start of the text for every label of every diagnostic: a file with
+/// thousands of diagnostics (a generated project, every service warned about) took minutes to
+/// render. This reads a window of whole lines around the span through the same code, then
+/// moves offsets and line numbers back to the whole file, so the output is the same.
+#[derive(Clone)]
+struct Windowed {
+    text: std::sync::Arc<str>,
+    /// Where each line starts, with miette's line breaks (`\n`, `\r\n`, a lone `\r`).
+    starts: std::sync::Arc<Vec<usize>>,
+}
+
+impl Windowed {
+    fn new(text: &str) -> Windowed {
+        let bytes = text.as_bytes();
+        let mut starts = vec![0];
+        let mut i = 0;
+        while let Some(&b) = bytes.get(i) {
+            if b == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
+                i += 1;
+            }
+            if b == b'\n' || b == b'\r' {
+                starts.push(i + 1);
+            }
+            i += 1;
+        }
+        Windowed { text: text.into(), starts: std::sync::Arc::new(starts) }
+    }
+
+    /// The line holding `offset`.
+    fn line_of(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&s| s <= offset).saturating_sub(1)
+    }
+}
+
+impl miette::SourceCode for Windowed {
+    fn read_span<'a>(
+        &'a self,
+        span: &miette::SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        let (start, end) = (span.offset(), span.offset() + span.len());
+        if end > self.text.len() {
+            return Err(miette::MietteError::OutOfBounds);
+        }
+        // Whole lines, one more than the context on each side, so that miette's scan inside the
+        // window stops where it would have stopped in the whole text.
+        let first = self.line_of(start).saturating_sub(before + 1);
+        let last = self.line_of(end) + after + 2;
+        let from = self.starts.get(first).copied().unwrap_or(0);
+        let to = self.starts.get(last + 1).copied().unwrap_or(self.text.len());
+        let window = self.text.get(from..to).ok_or(miette::MietteError::OutOfBounds)?;
+        let inner = window.read_span(&(start - from, span.len()).into(), before, after)?;
+        let moved = miette::MietteSpanContents::new(
+            inner.data(),
+            (inner.span().offset() + from, inner.span().len()).into(),
+            inner.line() + first,
+            inner.column(),
+            inner.line_count() + first,
+        );
+        Ok(Box::new(moved))
+    }
+}
+
+#[cfg(test)]
+mod windowed_tests {
+    use miette::SourceCode;
+
+    use super::Windowed;
+
+    /// Reads through a window exactly what miette reads from the whole text.
+    #[test]
+    fn a_window_reads_what_the_whole_text_reads() {
+        let texts = [
+            "a\nbb\n\nccc\ndddd\ne\nf\ng\nh\n",
+            "one\r\ntwo\r\n\r\nthree\rfour\nfive",
+            "x",
+            "",
+            "é\nüñ\n日本\n\n语\n",
+            "\n\n\n\n\n\n\n\n\n\n",
+        ];
+        for text in texts {
+            let windowed = Windowed::new(text);
+            for start in 0..=text.len() {
+                for len in 0..=(text.len() - start).min(12) {
+                    for (before, after) in [(0, 0), (1, 1), (2, 3), (3, 2)] {
+                        let span = (start, len).into();
+                        let whole = text.read_span(&span, before, after);
+                        let window = windowed.read_span(&span, before, after);
+                        match (whole, window) {
+                            (Ok(w), Ok(v)) => {
+                                assert_eq!(w.data(), v.data(), "{text:?} {start}+{len} {before}/{after}");
+                                assert_eq!(w.span(), v.span(), "{text:?} {start}+{len} {before}/{after}");
+                                assert_eq!(w.line(), v.line(), "{text:?} {start}+{len} {before}/{after}");
+                                assert_eq!(w.column(), v.column(), "{text:?} {start}+{len} {before}/{after}");
+                                assert_eq!(w.line_count(), v.line_count(), "{text:?} {start}+{len} {before}/{after}");
+                            }
+                            (Err(_), Err(_)) => {}
+                            (w, v) => panic!("{text:?} {start}+{len}: {:?} vs {:?}", w.is_ok(), v.is_ok()),
+                        }
+                    }
+                }
+            }
+        }
     }
 }
