@@ -44,6 +44,9 @@ pub struct Checker<'a> {
     pub used_secrets: BTreeSet<String>,
     /// The stores, once checked: pipeline steps read their URLs.
     pub resolved_stores: BTreeMap<String, crate::model::Store>,
+    /// Store URLs rendered without arguments, by store and URL name: thousands of services
+    /// reading `db.url` render it once.
+    pub store_urls: std::collections::HashMap<(String, String), String>,
 }
 
 impl Checker<'_> {
@@ -66,6 +69,7 @@ pub fn check(
         diagnostics: Vec::new(),
         used_secrets: BTreeSet::new(),
         resolved_stores: BTreeMap::new(),
+        store_urls: Default::default(),
     };
     // Declarations in file order, then by position: duplicates point at the later one.
     let items: Vec<&Item> = files.iter().flat_map(|(_, f)| f.items.iter()).collect();

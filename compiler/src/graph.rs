@@ -90,7 +90,7 @@ pub fn build(model: &Model, only_pipeline: Option<&str>) -> Graph {
             edge(&mut graph, &service.name, &dep.target, EdgeKind::DependsOn);
         }
         let mut secrets = BTreeSet::new();
-        for config in service.configs.values() {
+        for config in service.configs.iter() {
             for value in config.env.values() {
                 if let EnvValue::Secret(s) = value {
                     secrets.insert(s.clone());

@@ -163,8 +163,9 @@ pub struct Service {
     /// Read-only configuration files (an nginx site, a Prometheus config), the same in every
     /// Compose file; a deployed service has none (its target would never receive them).
     pub config_files: Vec<ConfigFile>,
-    /// The resolved configuration per environment (base plus overlay).
-    pub configs: BTreeMap<Env, ServiceConfig>,
+    /// The resolved configuration per environment (base plus overlay), in [`Env::ALL`] order:
+    /// read it with [`Service::config`].
+    pub configs: [ServiceConfig; 3],
     /// Container settings Compose applies as written (the same in every Compose file).
     pub container: ContainerOptions,
     pub span: Span,
@@ -224,8 +225,12 @@ pub struct ContainerLimits {
 
 impl Service {
     pub fn config(&self, env: Env) -> &ServiceConfig {
-        // Every environment is filled by the checker; the fallback only guards the type.
-        self.configs.get(&env).or_else(|| self.configs.values().next()).unwrap_or(&EMPTY_CONFIG)
+        let [dev, prod, test] = &self.configs;
+        match env {
+            Env::Dev => dev,
+            Env::Prod => prod,
+            Env::Test => test,
+        }
     }
 
     /// Whether Compose can check the service's health: a command health check always; for
@@ -247,15 +252,14 @@ impl Service {
 /// (the `compose_test` step calls it by that name).
 pub const TEST_RUNNER_SUFFIX: &str = "-test";
 
-static EMPTY_CONFIG: ServiceConfig =
-    ServiceConfig { command: Vec::new(), env: BTreeMap::new(), mounts: Vec::new(), publish: None, replicas: 1 };
-
 /// The fields an overlay (`dev { }`, `prod { }`, `test { }`) may change.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ServiceConfig {
     /// Empty when the image's own command applies.
     pub command: Vec<String>,
-    pub env: BTreeMap<String, EnvValue>,
+    /// Shared between environments until an overlay changes it (`Arc::make_mut`): a large
+    /// project holds one map per service, not one per service and environment.
+    pub env: Arc<BTreeMap<String, EnvValue>>,
     /// Bind mounts `./host:/container` (Compose only).
     pub mounts: Vec<String>,
     /// The published host port.

@@ -275,7 +275,7 @@ pub fn spec_paths(input: &crate::project::ProjectInput, compiled: &crate::projec
                 out.push(path(what, format!("{context}/{copy}"), None, Some(&copy)));
             }
         }
-        for config in service.configs.values() {
+        for config in service.configs.iter() {
             for mount in &config.mounts {
                 let what = format!("the mount of `{}`", service.name);
                 out.push(path(what, mount_host(mount).to_string(), None, Some(mount)));

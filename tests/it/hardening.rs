@@ -359,7 +359,7 @@ fn no_secret_value_reaches_an_artifact_and_dev_values_stay_in_development() {
         markers.push(marker);
     }
     for service in model.services.values() {
-        for (name, value) in &service.config(sight::model::Env::Prod).env {
+        for (name, value) in service.config(sight::model::Env::Prod).env.iter() {
             if matches!(value, sight::model::EnvValue::Secret(_)) {
                 let marker = format!("env-marker-{name}-3f9a");
                 command.env(name, &marker);

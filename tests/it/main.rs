@@ -3,6 +3,7 @@
 //! Bless every snapshot (UI cases, goldens) with `SNAPSHOTS=overwrite cargo test`, then read
 //! the diff before committing.
 
+mod checker;
 mod cli;
 mod diagnostics;
 mod format;

@@ -128,7 +128,7 @@ impl Checker<'_> {
                         steps.push(step);
                     }
                 }
-                Member::OnFailure(o) => handlers.push(o),
+                Member::OnFailure(o) => handlers.push(&**o),
                 Member::Field(f) => match f.name.name.as_str() {
                     "trigger" => trigger = self.trigger(&f.value).unwrap_or(Trigger::Manual),
                     "machine" => machine = self.machine(&f.value),

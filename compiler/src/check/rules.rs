@@ -3,8 +3,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use petgraph::graphmap::DiGraphMap;
-
 use crate::check::pipelines::{is_migration, is_test};
 use crate::check::Checker;
 use crate::diagnostics::{codes, Diagnostic};
@@ -95,7 +93,7 @@ fn list_item(expr: &Expr, text: &str) -> Option<Span> {
 fn step_decl<'a>(checker: &Checker<'a>, pipeline: &Pipeline, step: &str) -> Option<&'a ast::Step> {
     let item: &'a ast::Item = checker.decls.pipelines.get(&pipeline.name).copied()?;
     item.body.members.iter().find_map(|m| match m {
-        Member::Step(s) if s.name.name == step => Some(s),
+        Member::Step(s) if s.name.name == step => Some(&**s),
         _ => None,
     })
 }
@@ -274,16 +272,22 @@ fn publish_without_port(model: &Model, checker: &mut Checker) {
 
 /// S0130: services that depend on each other cannot start.
 fn service_dependency_cycles(model: &Model, checker: &mut Checker) {
+    use petgraph::graph::NodeIndex;
+    // Nodes are the services in name order, so a name's node is found by binary search.
     let names: Vec<&str> = model.services.keys().map(String::as_str).collect();
-    let mut graph: DiGraphMap<&str, (), std::hash::RandomState> = DiGraphMap::new();
-    for service in model.services.values() {
-        graph.add_node(service.name.as_str());
+    let mut graph = petgraph::Graph::<(), ()>::with_capacity(names.len(), 0);
+    for _ in &names {
+        graph.add_node(());
+    }
+    for (i, service) in model.services.values().enumerate() {
         for dep in service.depends_on.iter().filter(|d| !d.target_is_store) {
-            graph.add_edge(service.name.as_str(), dep.target.as_str(), ());
+            if let Ok(j) = names.binary_search(&dep.target.as_str()) {
+                graph.add_edge(NodeIndex::new(i), NodeIndex::new(j), ());
+            }
         }
     }
-    let _ = names;
-    for mut scc in petgraph::algo::tarjan_scc(&graph).into_iter().filter(|c| c.len() > 1) {
+    for scc in petgraph::algo::tarjan_scc(&graph).into_iter().filter(|c| c.len() > 1) {
+        let mut scc: Vec<&str> = scc.iter().filter_map(|n| names.get(n.index()).copied()).collect();
         scc.sort_unstable();
         // Every edge of the cycle at its `depends_on` entry, in source order.
         let mut edges: Vec<(Span, String)> = scc
@@ -519,7 +523,7 @@ fn cloud_run_resources(service: &Service, deploy: &Deploy, checker: &mut Checker
 /// S0183: a store URL rendered for the Compose network (`postgres:5432`) in the environment
 /// of a deployed service, with no production value in `deploy { env { … } }` (FACTS §7 item 17).
 fn compose_host_in_production(service: &Service, deploy: &Deploy, checker: &mut Checker) {
-    for (name, value) in &service.config(Env::Prod).env {
+    for (name, value) in service.config(Env::Prod).env.iter() {
         let EnvValue::StoreUrl { store, url } = value else {
             continue;
         };
@@ -624,7 +628,7 @@ fn command_binding(service: &Service, checker: &mut Checker) {
 fn credentials_in_plain_env(service: &Service, checker: &mut Checker) {
     const MARKERS: &[&str] = &["PASSWORD", "SECRET", "TOKEN", "API_KEY", "PRIVATE_KEY"];
     for env in Env::ALL {
-        for (name, value) in &service.config(env).env {
+        for (name, value) in service.config(env).env.iter() {
             if let EnvValue::Text(text) = value {
                 if MARKERS.iter().any(|m| name.contains(m)) && !text.is_empty() && !name.ends_with("_FILE") {
                     // Point at the `NAME = "…"` entry itself when it can be found.
@@ -735,7 +739,7 @@ fn async_migration_driver(model: &Model, pipeline: &Pipeline, checker: &mut Chec
     ];
     for step in pipeline.steps.iter().filter(|s| is_migration(s)) {
         let service = model.services.get(&step.service);
-        let service_env = service.map(|s| s.config(Env::Prod).env.clone()).unwrap_or_default();
+        let service_env = service.map(|s| (*s.config(Env::Prod).env).clone()).unwrap_or_default();
         let env: BTreeMap<String, EnvValue> =
             service_env.into_iter().chain(step.env.iter().map(|(k, v)| (k.clone(), v.clone()))).collect();
         let decl = step_decl(checker, pipeline, &step.name);

@@ -363,7 +363,7 @@ impl<'a> Checker<'a> {
         let mut files: Vec<ConfigFile> = Vec::new();
         let mut files_span = None;
         let mut base =
-            ServiceConfig { command: Vec::new(), env: BTreeMap::new(), mounts: Vec::new(), publish: None, replicas: 1 };
+            ServiceConfig { command: Vec::new(), env: Arc::default(), mounts: Vec::new(), publish: None, replicas: 1 };
         let mut overlays: BTreeMap<Env, &Block> = BTreeMap::new();
         let mut publish_set = false;
         let mut container = ContainerOptions::default();
@@ -408,7 +408,7 @@ impl<'a> Checker<'a> {
                     }
                 }
                 ("deploy", Member::Block(b)) => deploy_block = Some(b),
-                ("env", Member::Block(b)) => base.env = self.env_block(&b.body, stores),
+                ("env", Member::Block(b)) => base.env = Arc::new(self.env_block(&b.body, stores)),
                 (overlay @ ("dev" | "prod" | "test"), Member::Block(b)) => {
                     if b.kind.is_some() {
                         self.report(
@@ -535,10 +535,9 @@ impl<'a> Checker<'a> {
             }
         }
 
-        let mut configs = BTreeMap::new();
         let default_dev_command =
             build.as_ref().and_then(|b| b.runtime.runtime.as_ref()).map(|r| r.dev_command.clone()).unwrap_or_default();
-        for env in Env::ALL {
+        let configs = Env::ALL.map(|env| {
             let mut config = base.clone();
             // Tests publish nothing unless their own overlay says so: a test stack must not
             // collide with a running development stack.
@@ -559,8 +558,8 @@ impl<'a> Checker<'a> {
             if let Some(block) = overlays.get(&env) {
                 self.overlay(block, &mut config, stores, env);
             }
-            configs.insert(env, config);
-        }
+            config
+        });
 
         let deploy = deploy_block.and_then(|b| self.deploy(b, &configs, stores, project));
         if let (Some(deploy), Some(span), Some(block)) = (&deploy, files_span, deploy_block) {
@@ -646,7 +645,7 @@ impl<'a> Checker<'a> {
                 ("replicas", Some(v), _) => config.replicas = self.replicas(v).unwrap_or(1),
                 ("env", None, Member::Block(b)) => {
                     let extra = self.env_block(&b.body, stores);
-                    config.env.extend(extra);
+                    Arc::make_mut(&mut config.env).extend(extra);
                 }
                 (other, _, _) => {
                     let known = SERVICE_FIELDS.contains(&other);
@@ -998,6 +997,11 @@ impl<'a> Checker<'a> {
             );
             return None;
         };
+        if args.is_empty() {
+            if let Some(url) = self.store_urls.get(&(store.name.clone(), url_name.name.clone())) {
+                return Some(EnvValue::StoreUrl { store: store.name.clone(), url: url.clone() });
+            }
+        }
         let mut context = serde_json::Map::new();
         for (k, v) in &store.fields {
             context.insert(k.clone(), v.to_json());
@@ -1042,13 +1046,16 @@ impl<'a> Checker<'a> {
             context.insert(name.name.clone(), serde_json::Value::String(text));
         }
         let rendered = template::render(&url.template, &serde_json::Value::Object(context)).ok()?;
+        if args.is_empty() {
+            self.store_urls.insert((store.name.clone(), url_name.name.clone()), rendered.clone());
+        }
         Some(EnvValue::StoreUrl { store: store.name.clone(), url: rendered })
     }
 
     fn deploy(
         &mut self,
         block: &crate::syntax::ast::NestedBlock,
-        configs: &BTreeMap<Env, ServiceConfig>,
+        configs: &[ServiceConfig; 3],
         stores: &BTreeMap<String, Store>,
         project: Option<&Project>,
     ) -> Option<Deploy> {
@@ -1069,7 +1076,8 @@ impl<'a> Checker<'a> {
             _ => BTreeMap::new(),
         };
         let mut cloudsql_instances = Vec::new();
-        if let (Some(project), Some(prod)) = (project, configs.get(&Env::Prod)) {
+        let [_, prod, _] = configs;
+        if let Some(project) = project {
             for value in prod.env.values() {
                 if let EnvValue::StoreUrl { store, .. } = value {
                     if let Some(s) = stores

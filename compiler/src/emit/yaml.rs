@@ -190,26 +190,29 @@ fn plain_start(bytes: &[u8]) -> bool {
 /// string: a null, a boolean, a number, a timestamp, a merge or value key.
 fn ambiguous(s: &str) -> bool {
     if s.len() <= 5 {
-        let lower = s.to_ascii_lowercase();
+        let mut buffer = [0u8; 5];
+        let lower = buffer.get_mut(..s.len()).unwrap_or_default();
+        lower.copy_from_slice(s.as_bytes());
+        lower.make_ascii_lowercase();
         if matches!(
-            lower.as_str(),
-            "~" | "null"
-                | "y"
-                | "n"
-                | "yes"
-                | "no"
-                | "on"
-                | "off"
-                | "true"
-                | "false"
-                | "<<"
-                | "="
-                | ".inf"
-                | "+.inf"
-                | "-.inf"
-                | ".nan"
-                | "+.nan"
-                | "-.nan"
+            &*lower,
+            b"~" | b"null"
+                | b"y"
+                | b"n"
+                | b"yes"
+                | b"no"
+                | b"on"
+                | b"off"
+                | b"true"
+                | b"false"
+                | b"<<"
+                | b"="
+                | b".inf"
+                | b"+.inf"
+                | b"-.inf"
+                | b".nan"
+                | b"+.nan"
+                | b"-.nan"
         ) {
             return true;
         }

@@ -41,6 +41,7 @@ pub struct Block {
     pub span: Span,
 }
 
+/// Rare members are boxed, so that a block's members take as little room as a field.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Member {
     /// `name = value`
@@ -48,11 +49,11 @@ pub enum Member {
     /// `name { … }` or `name : kind { … }` (also the overlays `dev { … }`, `prod { … }`, `test { … }`).
     Block(NestedBlock),
     /// `step name = call(…) after [a, b] { … }`
-    Step(Step),
+    Step(Box<Step>),
     /// `on_failure step = call(…)`
-    OnFailure(OnFailure),
+    OnFailure(Box<OnFailure>),
     /// `when signal > threshold for 5m`
-    When(When),
+    When(Box<When>),
 }
 
 impl Member {
@@ -143,7 +144,7 @@ pub enum ExprKind {
     Percent(f64),
     List(Vec<Expr>),
     Path(Path),
-    Call(Call),
+    Call(Box<Call>),
     /// A value the parser could not read; a diagnostic was already reported.
     Error,
 }

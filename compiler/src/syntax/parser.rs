@@ -13,8 +13,9 @@ use crate::syntax::lexer::{Tok, Token};
 /// The deepest nesting of blocks, lists and calls the parser accepts.
 pub const MAX_DEPTH: usize = 64;
 
-pub struct Parser<'t> {
-    tokens: &'t [Token],
+pub struct Parser {
+    /// Owned, so that names and strings move into the tree instead of being copied.
+    tokens: Vec<Token>,
     pos: usize,
     depth: usize,
     /// Set when nesting went too deep: the rest of the file is not parsed.
@@ -27,8 +28,8 @@ struct Abandon;
 
 type PResult<T> = Result<T, Abandon>;
 
-impl<'t> Parser<'t> {
-    pub fn new(tokens: &'t [Token]) -> Parser<'t> {
+impl Parser {
+    pub fn new(tokens: Vec<Token>) -> Parser {
         Parser { tokens, pos: 0, depth: 0, too_deep: false, diagnostics: Vec::new() }
     }
 
@@ -40,12 +41,24 @@ impl<'t> Parser<'t> {
         self.tokens.get(self.pos + ahead).map_or(&Tok::Eof, |t| &t.tok)
     }
 
-    fn bump(&mut self) -> Token {
-        let token = self.peek().clone();
+    /// Consumes the current token; its span.
+    fn bump(&mut self) -> Span {
+        let span = self.peek().span;
         if self.pos < self.tokens.len() {
             self.pos += 1;
         }
-        token
+        span
+    }
+
+    /// Consumes the current token, taking its text (a name or a string) out of it.
+    fn bump_text(&mut self) -> (String, Span) {
+        let span = self.peek().span;
+        let text = match self.tokens.get_mut(self.pos).map(|t| &mut t.tok) {
+            Some(Tok::Ident(text) | Tok::Str(text)) => std::mem::take(text),
+            _ => String::new(),
+        };
+        self.bump();
+        (text, span)
     }
 
     fn at(&self, tok: &Tok) -> bool {
@@ -57,27 +70,28 @@ impl<'t> Parser<'t> {
     }
 
     fn error(&mut self, expected: &str) -> Abandon {
-        let token = self.peek().clone();
-        let found = token.tok.describe();
-        let (code, message, label) = match token.tok {
+        let token = self.peek();
+        let (tok, span) = (token.tok.clone(), token.span);
+        let found = tok.describe();
+        let (code, message, label) = match tok {
             Tok::Eof => {
                 (&codes::UNCLOSED_DELIMITER, format!("expected {expected}, found end of file"), "the file ends here")
             }
             _ => (&codes::SYNTAX_ERROR, format!("expected {expected}, found {found}"), "unexpected here"),
         };
-        let help = match (&token.tok, expected) {
+        let help = match (&tok, expected) {
             (Tok::Eof, _) => "close every `{`, `[` and `(` that is still open".to_string(),
             (Tok::Colon, _) => "fields are set with `=`: write `name = value`".to_string(),
             (Tok::Str(_), e) if e.contains("name") => "names are written without quotes".to_string(),
             _ => format!("write {expected} here"),
         };
-        if token.tok != Tok::Bad {
-            self.diagnostics.push(Diagnostic::new(code, message).at(token.span, label).with_help(help));
+        if tok != Tok::Bad {
+            self.diagnostics.push(Diagnostic::new(code, message).at(span, label).with_help(help));
         }
         Abandon
     }
 
-    fn expect(&mut self, tok: Tok, expected: &str) -> PResult<Token> {
+    fn expect(&mut self, tok: Tok, expected: &str) -> PResult<Span> {
         if self.at(&tok) {
             Ok(self.bump())
         } else {
@@ -86,13 +100,11 @@ impl<'t> Parser<'t> {
     }
 
     fn ident(&mut self, expected: &str) -> PResult<Ident> {
-        match &self.peek().tok {
-            Tok::Ident(name) => {
-                let ident = Ident { name: name.clone(), span: self.peek().span };
-                self.bump();
-                Ok(ident)
-            }
-            _ => Err(self.error(expected)),
+        if matches!(self.peek().tok, Tok::Ident(_)) {
+            let (name, span) = self.bump_text();
+            Ok(Ident { name, span })
+        } else {
+            Err(self.error(expected))
         }
     }
 
@@ -218,7 +230,7 @@ impl<'t> Parser<'t> {
             }
             if self.at(&Tok::Eof) {
                 self.leave();
-                let span = open.span;
+                let span = open;
                 self.diagnostics.push(
                     Diagnostic::new(&codes::UNCLOSED_DELIMITER, "this block is never closed")
                         .at(span, "opened here")
@@ -228,7 +240,7 @@ impl<'t> Parser<'t> {
             }
             match self.member() {
                 Ok(member) => {
-                    if self.keep_item(&mut count, open.span, "block") {
+                    if self.keep_item(&mut count, open, "block") {
                         members.push(member);
                     }
                 }
@@ -240,28 +252,31 @@ impl<'t> Parser<'t> {
             }
         };
         self.leave();
-        Ok(Block { members, span: open.span.to(close.span) })
+        // Blocks are many and small: the tree keeps what they hold, not the room a growing
+        // vector left.
+        members.shrink_to_fit();
+        Ok(Block { members, span: open.to(close) })
     }
 
     /// member = step | on_failure | when | name (":" kind)? block | name "=" expr
     fn member(&mut self) -> PResult<Member> {
         if self.at_word("step") && matches!(self.peek_at(1), Tok::Ident(_)) {
-            return self.step().map(Member::Step);
+            return self.step().map(|s| Member::Step(Box::new(s)));
         }
         if self.at_word("on_failure") && matches!(self.peek_at(1), Tok::Ident(_)) {
-            let start = self.bump().span;
+            let start = self.bump();
             let step = self.ident("the name of a step")?;
             self.expect(Tok::Eq, "`=`")?;
             let action = self.expr()?;
-            return Ok(Member::OnFailure(OnFailure { span: start.to(action.span), step, action }));
+            return Ok(Member::OnFailure(Box::new(OnFailure { span: start.to(action.span), step, action })));
         }
         if self.at_word("when") && !matches!(self.peek_at(1), Tok::Eq) {
-            return self.when().map(Member::When);
+            return self.when().map(|w| Member::When(Box::new(w)));
         }
         // `"quoted.key" = "value"`: map keys that are not names (Neo4j settings, labels).
-        if let (Tok::Str(key), Tok::Eq) = (&self.peek().tok, self.peek_at(1)) {
-            let name = Ident { name: key.clone(), span: self.peek().span };
-            self.bump();
+        if let (Tok::Str(_), Tok::Eq) = (&self.peek().tok, self.peek_at(1)) {
+            let (key, span) = self.bump_text();
+            let name = Ident { name: key, span };
             self.bump();
             let value = self.expr()?;
             return Ok(Member::Field(Field { span: name.span.to(value.span), name, value }));
@@ -312,7 +327,7 @@ impl<'t> Parser<'t> {
 
     /// step name "=" call ("after" "[" names "]")? block?
     fn step(&mut self) -> PResult<Step> {
-        let start = self.bump().span;
+        let start = self.bump();
         let name = self.ident("the step's name")?;
         self.expect(Tok::Eq, "`=`")?;
         let mut action = self.expr()?;
@@ -329,14 +344,14 @@ impl<'t> Parser<'t> {
             let mut count = 0;
             while !self.at(&Tok::RBracket) {
                 let name = self.ident("a step name")?;
-                if self.keep_item(&mut count, open.span, "list") {
+                if self.keep_item(&mut count, open, "list") {
                     after.push(name);
                 }
                 if !self.at(&Tok::RBracket) {
                     self.expect(Tok::Comma, "`,` or `]`")?;
                 }
             }
-            end = self.bump().span;
+            end = self.bump();
         }
         if body.is_none() && self.at(&Tok::LBrace) {
             body = Some(self.block()?);
@@ -352,17 +367,14 @@ impl<'t> Parser<'t> {
 
     /// when path (">" | "<") expr ("for" expr)?
     fn when(&mut self) -> PResult<When> {
-        let start = self.bump().span;
+        let start = self.bump();
         let signal = self.path()?;
-        let op_token = self.bump();
-        let op = match op_token.tok {
+        let op = match self.peek().tok {
             Tok::Gt => CompareOp::Gt,
             Tok::Lt => CompareOp::Lt,
-            _ => {
-                self.pos -= 1;
-                return Err(self.error("`>` or `<`"));
-            }
+            _ => return Err(self.error("`>` or `<`")),
         };
+        let op_span = self.bump();
         let threshold = self.expr()?;
         let mut end = threshold.span;
         let duration = if self.at_word("for") {
@@ -373,7 +385,7 @@ impl<'t> Parser<'t> {
         } else {
             None
         };
-        Ok(When { signal, op, op_span: op_token.span, threshold, duration, span: start.to(end) })
+        Ok(When { signal, op, op_span, threshold, duration, span: start.to(end) })
     }
 
     fn path(&mut self) -> PResult<Path> {
@@ -391,9 +403,13 @@ impl<'t> Parser<'t> {
 
     /// expr = literal | list | path | call
     fn expr(&mut self) -> PResult<Expr> {
-        let token = self.peek().clone();
+        if matches!(self.peek().tok, Tok::Str(_)) {
+            let (text, span) = self.bump_text();
+            return Ok(Expr { kind: ExprKind::Str(text), span });
+        }
+        let token = self.peek();
+        let span = token.span;
         let simple = match &token.tok {
-            Tok::Str(s) => Some(ExprKind::Str(s.clone())),
             Tok::Int(n) => Some(ExprKind::Int(*n)),
             Tok::Float(f) => Some(ExprKind::Float(*f)),
             Tok::Duration(d) => Some(ExprKind::Duration(*d)),
@@ -406,9 +422,9 @@ impl<'t> Parser<'t> {
         };
         if let Some(kind) = simple {
             self.bump();
-            return Ok(Expr { kind, span: token.span });
+            return Ok(Expr { kind, span });
         }
-        match token.tok {
+        match self.peek().tok {
             Tok::LBracket => self.list(),
             Tok::Ident(_) => {
                 let path = self.path()?;
@@ -430,7 +446,7 @@ impl<'t> Parser<'t> {
         while !self.at(&Tok::RBracket) {
             match self.expr() {
                 Ok(e) => {
-                    if self.keep_item(&mut count, open.span, "list") {
+                    if self.keep_item(&mut count, open, "list") {
                         items.push(e);
                     }
                 }
@@ -448,14 +464,14 @@ impl<'t> Parser<'t> {
         }
         let close = self.bump();
         self.leave();
-        Ok(Expr { kind: ExprKind::List(items), span: open.span.to(close.span) })
+        Ok(Expr { kind: ExprKind::List(items), span: open.to(close) })
     }
 
     /// call = path "(" (arg ("," arg)*)? ")" block?
     fn call(&mut self, callee: Path) -> PResult<Expr> {
         let open = self.bump();
         self.enter()?;
-        let result = self.call_rest(callee, open.span);
+        let result = self.call_rest(callee, open);
         self.leave();
         result
     }
@@ -482,8 +498,8 @@ impl<'t> Parser<'t> {
         }
         let close = self.bump();
         let block = if self.at(&Tok::LBrace) { Some(self.block()?) } else { None };
-        let end = block.as_ref().map_or(close.span, |b| b.span);
-        Ok(Expr { span: callee.span.to(end), kind: ExprKind::Call(Call { callee, args, block }) })
+        let end = block.as_ref().map_or(close, |b| b.span);
+        Ok(Expr { span: callee.span.to(end), kind: ExprKind::Call(Box::new(Call { callee, args, block })) })
     }
 }
 
