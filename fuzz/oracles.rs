@@ -20,20 +20,6 @@ pub fn text(data: &[u8]) -> String {
     String::from_utf8_lossy(data).into_owned()
 }
 
-/// The syntax tree without spans: what the formatter must keep.
-pub fn shape(text: &str) -> String {
-    let (file, _) = sight::syntax::parse(FileId(0), text);
-    let debug = format!("{:?}", file.items);
-    let mut out = String::new();
-    let mut rest = debug.as_str();
-    while let Some(i) = rest.find("Span {") {
-        out.push_str(rest.get(..i).unwrap_or(""));
-        let after = rest.get(i..).unwrap_or("");
-        rest = after.get(after.find('}').map_or(after.len(), |e| e + 1)..).unwrap_or("");
-    }
-    out + rest
-}
-
 /// Parsing never panics; every diagnostic points inside the file; a file without syntax
 /// errors formats idempotently to a file with the same tree.
 pub fn parse(text: &str) {
@@ -58,7 +44,11 @@ pub fn parse(text: &str) {
     let Some(once) = sight::format::format_source(text) else { return };
     let twice = sight::format::format_source(&once);
     assert_eq!(twice.as_deref(), Some(once.as_str()), "formatting is not idempotent:\n{once}");
-    assert_eq!(shape(&once), shape(text), "formatting changed the tree:\n{once}");
+    assert_eq!(
+        sight::format::tree_shape(&once),
+        sight::format::tree_shape(text),
+        "formatting changed the tree:\n{once}"
+    );
 }
 
 /// A one-file project (`sight.toml` empty): checking never panics and every diagnostic renders

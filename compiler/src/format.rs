@@ -308,25 +308,29 @@ fn key(name: &str) -> String {
     }
 }
 
+/// The syntax tree of `text` without its spans: what formatting must keep. The formatter's
+/// tests, the property tests and the fuzz oracles compare it before and after formatting.
+pub fn tree_shape(text: &str) -> String {
+    let (file, _) = crate::syntax::parse(crate::source::FileId(0), text);
+    let debug = format!("{:?}", file.items);
+    let mut out = String::new();
+    let mut rest = debug.as_str();
+    while let Some(i) = rest.find("Span {") {
+        out.push_str(rest.get(..i).unwrap_or(""));
+        let after = rest.get(i..).unwrap_or("");
+        rest = after.get(after.find('}').map_or(after.len(), |e| e + 1)..).unwrap_or("");
+    }
+    out + rest
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The tree without spans, to compare before and after formatting.
     fn shape(text: &str) -> String {
-        let (file, diags) = crate::syntax::parse(crate::source::FileId(0), text);
+        let (_, diags) = crate::syntax::parse(crate::source::FileId(0), text);
         assert!(diags.is_empty(), "{diags:?}");
-        let debug = format!("{:?}", file.items);
-        let mut out = String::new();
-        let mut rest = debug.as_str();
-        while let Some(i) = rest.find("Span {") {
-            out.push_str(rest.get(..i).unwrap_or(""));
-            let after = rest.get(i..).unwrap_or("");
-            let end = after.find('}').map_or(after.len(), |e| e + 1);
-            rest = after.get(end..).unwrap_or("");
-        }
-        out.push_str(rest);
-        out
+        tree_shape(text)
     }
 
     #[track_caller]

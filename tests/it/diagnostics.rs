@@ -125,14 +125,7 @@ fn the_flagship_example_is_clean() {
 /// users copy (`sight check examples/<name>` prints nothing).
 #[test]
 fn every_example_is_clean() {
-    let mut examples: Vec<_> = std::fs::read_dir(repo_root().join("examples"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.join("sight.toml").exists())
-        .collect();
-    examples.sort();
+    let examples = example_dirs();
     assert!(examples.len() > 1, "{examples:?}");
     for example in examples {
         let compiled = compile_dir(&example);

@@ -2,23 +2,8 @@
 //! idempotent and never changes the tree; generated inputs in odd layouts converge.
 
 use sight::format::format_source;
-use sight::source::FileId;
 
 use crate::support::*;
-
-/// The tree without spans.
-fn shape(text: &str) -> String {
-    let (file, _) = sight::syntax::parse(FileId(0), text);
-    let debug = format!("{:?}", file.items);
-    let mut out = String::new();
-    let mut rest = debug.as_str();
-    while let Some(i) = rest.find("Span {") {
-        out.push_str(rest.get(..i).unwrap_or(""));
-        let after = rest.get(i..).unwrap_or("");
-        rest = after.get(after.find('}').map_or(after.len(), |e| e + 1)..).unwrap_or("");
-    }
-    out + rest
-}
 
 fn sight_files() -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
@@ -68,7 +53,12 @@ fn formatting_is_idempotent_and_keeps_the_tree() {
             "{}: fmt twice differs from fmt once",
             path.display()
         );
-        assert_eq!(shape(&text), shape(&once), "{}: the tree changed", path.display());
+        assert_eq!(
+            sight::format::tree_shape(&text),
+            sight::format::tree_shape(&once),
+            "{}: the tree changed",
+            path.display()
+        );
         checked += 1;
     }
     assert!(checked >= 5, "only {checked} files checked");
@@ -120,7 +110,11 @@ fn generated_layouts_converge() {
             Some(once.as_str()),
             "case {case}: not idempotent\n{text}\n---\n{once}"
         );
-        assert_eq!(shape(&text), shape(&once), "case {case}: tree changed\n{text}\n---\n{once}");
+        assert_eq!(
+            sight::format::tree_shape(&text),
+            sight::format::tree_shape(&once),
+            "case {case}: tree changed\n{text}\n---\n{once}"
+        );
     }
 }
 

@@ -34,14 +34,7 @@ fn artifacts(example: &Path) -> BTreeMap<String, Vec<u8>> {
 #[test]
 fn every_example_matches_its_golden_tree() {
     let overwrite = std::env::var("SNAPSHOTS").is_ok_and(|v| v == "overwrite");
-    let mut examples: Vec<_> = std::fs::read_dir(repo_root().join("examples"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.join("sight.toml").exists())
-        .collect();
-    examples.sort();
+    let examples = example_dirs();
     assert!(!examples.is_empty());
     for example in examples {
         let name = example.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();

@@ -464,20 +464,6 @@ impl Spec {
     }
 }
 
-/// The syntax tree without spans.
-fn shape(text: &str) -> String {
-    let (file, _) = sight::syntax::parse(sight::source::FileId(0), text);
-    let debug = format!("{:?}", file.items);
-    let mut out = String::new();
-    let mut rest = debug.as_str();
-    while let Some(i) = rest.find("Span {") {
-        out.push_str(rest.get(..i).unwrap_or(""));
-        let after = rest.get(i..).unwrap_or("");
-        rest = after.get(after.find('}').map_or(after.len(), |e| e + 1)..).unwrap_or("");
-    }
-    out + rest
-}
-
 /// Every string (keys and values, at any depth) of a YAML document.
 fn strings(value: &serde_yaml::Value, out: &mut BTreeSet<String>) {
     match value {
@@ -545,7 +531,11 @@ fn check_spec(spec: &Spec) -> Result<(), TestCaseError> {
     // Formatting: idempotent, keeps the tree.
     let once = sight::format::format_source(&source).ok_or_else(|| TestCaseError::fail("not formatted"))?;
     prop_assert_eq!(sight::format::format_source(&once), Some(once.clone()), "formatting is not idempotent");
-    prop_assert_eq!(shape(&once), shape(&source), "formatting changed the tree");
+    prop_assert_eq!(
+        sight::format::tree_shape(&once),
+        sight::format::tree_shape(&source),
+        "formatting changed the tree"
+    );
 
     // Build.
     let artifacts = sight::emit::emit(model).map_err(|e| TestCaseError::fail(format!("emit failed: {}", e.0)))?;

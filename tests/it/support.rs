@@ -12,6 +12,19 @@ pub fn repo_root() -> PathBuf {
 /// The project header examples may leave out: a `project` block in its own file.
 pub const PREAMBLE: &str = "project demo {\n  gcp { project = \"demo-prod\"  region = \"europe-west1\"  registry = \"europe-west1-docker.pkg.dev/demo-prod/app\" }\n}\n";
 
+/// The bundled examples (every folder of `examples/` with a `sight.toml`), sorted.
+pub fn example_dirs() -> Vec<PathBuf> {
+    let mut examples: Vec<PathBuf> = std::fs::read_dir(repo_root().join("examples"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("sight.toml").exists())
+        .collect();
+    examples.sort();
+    examples
+}
+
 pub fn compile_dir(dir: &Path) -> Compiled {
     let input = sight::cli::read_project(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     compile(&input)

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use crate::model::{ContainerLimits, ContainerOptions, Health, Network, Value, Volume};
 use crate::stdlib::FieldType;
-use crate::syntax::ast::{Block, Call, Expr, ExprKind, Member};
+use crate::syntax::ast::{Block, Call, Expr, ExprKind, Field, Member};
 
 /// The service fields this module reads.
 pub const CONTAINER_FIELDS: &[&str] = &[
@@ -434,41 +434,90 @@ impl Checker<'_> {
     fn probe_timing(&mut self, block: &Block, health: &mut Health) {
         for member in &block.members {
             let Member::Field(f) = member else { continue };
-            let slot = match f.name.name.as_str() {
-                "interval" => &mut health.interval_ms,
-                "timeout" => &mut health.timeout_ms,
-                "start_period" => &mut health.start_period_ms,
-                "retries" => {
-                    match f.value.kind {
-                        ExprKind::Int(n) if (1..=1000).contains(&n) => health.retries = n as u32,
-                        _ => self.type_error(&f.value, "an integer from 1 to 1000", "retries"),
+            match self.health_timing(f) {
+                Some(HealthTiming::Retries(n)) => health.retries = n,
+                Some(HealthTiming::Duration(field, ms)) => {
+                    if ms < 1000 && field != "start_period" {
+                        self.below_one_second(f, ms);
+                    } else {
+                        let h = &mut *health;
+                        *duration_slot(field, &mut h.interval_ms, &mut h.timeout_ms, &mut h.start_period_ms) = ms;
                     }
-                    continue;
                 }
-                other => {
-                    let help = unknown_name_help(other, ["interval", "timeout", "start_period", "retries"]);
-                    self.report(
-                        Diagnostic::new(&codes::UNKNOWN_FIELD, format!("a health check has no field `{other}`"))
-                            .at(f.name.span, "unknown field")
-                            .with_help(help),
-                    );
-                    continue;
-                }
-            };
-            match f.value.kind {
-                ExprKind::Duration(ms) if ms >= 1000 || f.name.name == "start_period" => *slot = ms,
-                ExprKind::Duration(ms) => self.report(
-                    Diagnostic::new(
-                        &codes::VALUE_OUT_OF_RANGE,
-                        format!("`{}` is {}, below one second", f.name.name, crate::units::duration_compact(ms)),
-                    )
-                    .at(f.value.span, "too short")
-                    .with_help("health check intervals and timeouts are at least `1s`"),
-                ),
-                _ => self.type_error(&f.value, "a duration such as `30s`", &f.name.name),
+                None => {}
             }
         }
     }
+
+    /// Reads one field of a health check's block (`interval`, `timeout`, `start_period`,
+    /// `retries`); `None` once an unknown field or a value of the wrong type is reported. The
+    /// health checks of stores, of command probes and of `http` share it.
+    pub(super) fn health_timing(&mut self, f: &Field) -> Option<HealthTiming> {
+        let field = match f.name.name.as_str() {
+            "interval" => "interval",
+            "timeout" => "timeout",
+            "start_period" => "start_period",
+            "retries" => {
+                return match f.value.kind {
+                    ExprKind::Int(n) if (1..=1000).contains(&n) => Some(HealthTiming::Retries(n as u32)),
+                    _ => {
+                        self.type_error(&f.value, "an integer from 1 to 1000", "retries");
+                        None
+                    }
+                };
+            }
+            other => {
+                let help = unknown_name_help(other, ["interval", "timeout", "start_period", "retries"]);
+                self.report(
+                    Diagnostic::new(&codes::UNKNOWN_FIELD, format!("a health check has no field `{other}`"))
+                        .at(f.name.span, "unknown field")
+                        .with_help(help),
+                );
+                return None;
+            }
+        };
+        match f.value.kind {
+            ExprKind::Duration(ms) => Some(HealthTiming::Duration(field, ms)),
+            _ => {
+                self.type_error(&f.value, "a duration such as `30s`", field);
+                None
+            }
+        }
+    }
+
+    /// A probe interval or timeout under one second (a value out of range).
+    pub(super) fn below_one_second(&mut self, f: &Field, ms: u64) {
+        self.report(
+            Diagnostic::new(
+                &codes::VALUE_OUT_OF_RANGE,
+                format!("`{}` is {}, below one second", f.name.name, crate::units::duration_compact(ms)),
+            )
+            .at(f.value.span, "too short")
+            .with_help("health check intervals and timeouts are at least `1s`"),
+        );
+    }
+}
+
+/// Where a health check duration goes: `interval`, `timeout` or `start_period` (the names
+/// [`Checker::health_timing`] returns).
+pub(super) fn duration_slot<'h>(
+    field: &str,
+    interval: &'h mut u64,
+    timeout: &'h mut u64,
+    start_period: &'h mut u64,
+) -> &'h mut u64 {
+    match field {
+        "interval" => interval,
+        "timeout" => timeout,
+        _ => start_period,
+    }
+}
+
+/// A health check setting, read and typed: a duration in milliseconds (`interval`, `timeout`,
+/// `start_period`) or the number of retries.
+pub(super) enum HealthTiming {
+    Duration(&'static str, u64),
+    Retries(u32),
 }
 
 fn probe_expected(name: &str) -> &'static str {

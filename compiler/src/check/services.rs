@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::check::container::{duration_slot, HealthTiming, CONTAINER_FIELDS};
 use crate::check::values::parse_duration;
 use crate::check::Checker;
 use crate::diagnostics::{codes, unknown_name_help, Diagnostic};
@@ -13,6 +14,7 @@ use crate::template;
 
 /// Service fields an overlay may change.
 const OVERLAY_FIELDS: &[&str] = &["command", "env", "mount", "publish", "replicas"];
+/// The service fields this module reads; [`CONTAINER_FIELDS`] are the others.
 const SERVICE_FIELDS: &[&str] = &[
     "build",
     "image",
@@ -29,28 +31,11 @@ const SERVICE_FIELDS: &[&str] = &[
     "dev",
     "prod",
     "test",
-    // Container settings, read by `check/container.rs`.
-    "ports",
-    "volumes",
-    "tmpfs",
-    "networks",
-    "aliases",
-    "ulimits",
-    "security_opt",
-    "gpus",
-    "restart",
-    "entrypoint",
-    "user",
-    "secrets",
-    "profiles",
-    "env_file",
-    "labels",
-    "limits",
-    "job",
-    "tty",
-    "stdin_open",
-    "read_only",
 ];
+
+fn is_service_field(name: &str) -> bool {
+    SERVICE_FIELDS.contains(&name) || CONTAINER_FIELDS.contains(&name)
+}
 
 impl<'a> Checker<'a> {
     /// Resolves `name : kind` against the stdlib, reporting a missing, unknown or misused kind.
@@ -280,32 +265,18 @@ impl<'a> Checker<'a> {
     fn health_override(&mut self, block: &Block, health: &mut Health, def: &crate::stdlib::StoreDef, store: &str) {
         for member in &block.members {
             let Member::Field(f) = member else { continue };
-            let slot = match f.name.name.as_str() {
-                "interval" => &mut health.interval_ms,
-                "timeout" => &mut health.timeout_ms,
-                "start_period" => &mut health.start_period_ms,
-                "retries" => {
-                    match f.value.kind {
-                        ExprKind::Int(n) if (1..=1000).contains(&n) => health.retries = n as u32,
-                        _ => self.type_error(&f.value, "an integer from 1 to 1000", "retries"),
-                    }
+            let ms = match self.health_timing(f) {
+                Some(HealthTiming::Retries(n)) => {
+                    health.retries = n;
                     continue;
                 }
-                other => {
-                    let help = unknown_name_help(other, ["interval", "timeout", "start_period", "retries"]);
-                    self.report(
-                        Diagnostic::new(&codes::UNKNOWN_FIELD, format!("a health check has no field `{other}`"))
-                            .at(f.name.span, "unknown field")
-                            .with_help(help),
-                    );
-                    continue;
+                Some(HealthTiming::Duration(field, ms)) => {
+                    let h = &mut *health;
+                    *duration_slot(field, &mut h.interval_ms, &mut h.timeout_ms, &mut h.start_period_ms) = ms;
+                    ms
                 }
+                None => continue,
             };
-            let ExprKind::Duration(ms) = f.value.kind else {
-                self.type_error(&f.value, "a duration such as `30s`", &f.name.name);
-                continue;
-            };
-            *slot = ms;
             let minimum = match f.name.name.as_str() {
                 "timeout" => def.health.min_timeout.as_deref(),
                 "start_period" => def.health.min_start_period.as_deref(),
@@ -473,8 +444,8 @@ impl<'a> Checker<'a> {
                     files = self.config_files(&f.value);
                     files_span = Some(f.span);
                 }
-                (other, Member::Field(f)) if !SERVICE_FIELDS.contains(&other) => self.unknown_service_field(&f.name),
-                (other, Member::Block(b)) if !SERVICE_FIELDS.contains(&other) => self.unknown_service_field(&b.name),
+                (other, Member::Field(f)) if !is_service_field(other) => self.unknown_service_field(&f.name),
+                (other, Member::Block(b)) if !is_service_field(other) => self.unknown_service_field(&b.name),
                 (other, m) => {
                     let expect_block = ["build", "deploy", "env", "dev", "prod", "test"].contains(&other);
                     let span = match m {
@@ -594,7 +565,7 @@ impl<'a> Checker<'a> {
     }
 
     fn unknown_service_field(&mut self, name: &Ident) {
-        let help = unknown_name_help(&name.name, SERVICE_FIELDS.iter().copied());
+        let help = unknown_name_help(&name.name, SERVICE_FIELDS.iter().chain(CONTAINER_FIELDS).copied());
         self.report(
             Diagnostic::new(&codes::UNKNOWN_FIELD, format!("a service has no field `{}`", name.name))
                 .at(name.span, "unknown field")
@@ -648,7 +619,7 @@ impl<'a> Checker<'a> {
                     Arc::make_mut(&mut config.env).extend(extra);
                 }
                 (other, _, _) => {
-                    let known = SERVICE_FIELDS.contains(&other);
+                    let known = is_service_field(other);
                     let message = if known {
                         format!("`{other}` cannot vary between environments")
                     } else {
@@ -813,45 +784,18 @@ impl<'a> Checker<'a> {
         if let Some(block) = &call.block {
             for member in &block.members {
                 let Member::Field(f) = member else { continue };
-                let slot = match f.name.name.as_str() {
-                    "interval" => &mut health.interval_ms,
-                    "timeout" => &mut health.timeout_ms,
-                    "start_period" => &mut health.start_period_ms,
-                    "retries" => {
-                        match f.value.kind {
-                            ExprKind::Int(n) if (1..=1000).contains(&n) => health.retries = n as u32,
-                            _ => self.type_error(&f.value, "an integer from 1 to 1000", "retries"),
-                        }
-                        continue;
+                match self.health_timing(f) {
+                    Some(HealthTiming::Retries(n)) => health.retries = n,
+                    // Cloud Run counts whole seconds from the start: a shorter start period is none.
+                    Some(HealthTiming::Duration("start_period", ms)) => {
+                        health.start_period_ms = if ms >= 1000 { ms } else { 0 }
                     }
-                    other => {
-                        let help = unknown_name_help(other, ["interval", "timeout", "start_period", "retries"]);
-                        self.report(
-                            Diagnostic::new(&codes::UNKNOWN_FIELD, format!("a health check has no field `{other}`"))
-                                .at(f.name.span, "unknown field")
-                                .with_help(help),
-                        );
-                        continue;
+                    Some(HealthTiming::Duration(field, ms)) if ms >= 1000 => {
+                        let h = &mut health;
+                        *duration_slot(field, &mut h.interval_ms, &mut h.timeout_ms, &mut h.start_period_ms) = ms;
                     }
-                };
-                match f.value.kind {
-                    ExprKind::Duration(ms) if ms >= 1000 => *slot = ms,
-                    ExprKind::Duration(_) if f.name.name == "start_period" => *slot = 0,
-                    ExprKind::Duration(ms) => {
-                        self.report(
-                            Diagnostic::new(
-                                &codes::VALUE_OUT_OF_RANGE,
-                                format!(
-                                    "`{}` is {}, below one second",
-                                    f.name.name,
-                                    crate::units::duration_compact(ms)
-                                ),
-                            )
-                            .at(f.value.span, "too short")
-                            .with_help("health check intervals and timeouts are at least `1s`"),
-                        );
-                    }
-                    _ => self.type_error(&f.value, "a duration such as `30s`", &f.name.name),
+                    Some(HealthTiming::Duration(_, ms)) => self.below_one_second(f, ms),
+                    None => {}
                 }
             }
         }
