@@ -24,10 +24,8 @@ use crate::source::FileId;
 
 /// Parses one file. Every syntax error of the file is reported; the tree holds what parsed.
 pub fn parse(file: FileId, text: &str) -> (ast::File, Vec<Diagnostic>) {
-    let lexed = lexer::lex(file, text);
-    let mut parser = parser::Parser::new(lexed.tokens);
+    let mut parser = parser::Parser::new(lexer::Lexer::new(file, text));
     let items = parser.file();
-    let mut diagnostics = lexed.diagnostics;
-    diagnostics.extend(parser.diagnostics);
-    (ast::File { items, comments: lexed.comments }, diagnostics)
+    let (comments, diagnostics) = parser.finish();
+    (ast::File { items, comments }, diagnostics)
 }

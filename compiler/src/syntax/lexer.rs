@@ -87,47 +87,67 @@ pub struct Lexed {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// Every token of `text` at once (the editor's completion reads them); the parser pulls them
+/// one by one from a [`Lexer`] instead.
 pub fn lex(file: FileId, text: &str) -> Lexed {
-    // About one token per four bytes in real specs: reserving it spares the copies of a growing
-    // vector (untouched capacity costs no memory).
-    let out = Vec::with_capacity(text.len() / 4 + 16);
-    let mut lexer = Lexer { file, text, pos: 0, out, comments: Vec::new(), diags: Vec::new() };
-    lexer.run();
-    Lexed { tokens: lexer.out, comments: lexer.comments, diagnostics: lexer.diags }
+    let mut lexer = Lexer::new(file, text);
+    let mut tokens = Vec::new();
+    loop {
+        let token = lexer.next_token();
+        let end = token.tok == Tok::Eof;
+        tokens.push(token);
+        if end {
+            break;
+        }
+    }
+    let (comments, diagnostics) = lexer.finish();
+    Lexed { tokens, comments, diagnostics }
 }
 
-struct Lexer<'a> {
+/// The tokens of one file, on demand: the parser never holds more than two, so a large file
+/// costs no token vector.
+pub struct Lexer<'a> {
     file: FileId,
     text: &'a str,
     pos: usize,
-    out: Vec<Token>,
+    /// A line break stands between the last token and the next.
+    line_start: bool,
     comments: Vec<Comment>,
     diags: Vec<Diagnostic>,
 }
 
-impl Lexer<'_> {
+impl<'a> Lexer<'a> {
+    pub fn new(file: FileId, text: &'a str) -> Lexer<'a> {
+        Lexer { file, text, pos: 0, line_start: true, comments: Vec::new(), diags: Vec::new() }
+    }
+
+    /// The comments and the diagnostics of what was read.
+    pub fn finish(self) -> (Vec<Comment>, Vec<Diagnostic>) {
+        (self.comments, self.diags)
+    }
+
     fn span(&self, start: usize, end: usize) -> Span {
         Span::new(self.file, start, end)
     }
 
-    fn run(&mut self) {
-        let mut line_start = true;
+    /// The next token; at the end of the text, `Eof` again and again.
+    pub fn next_token(&mut self) -> Token {
         loop {
             let rest = self.text.get(self.pos..).unwrap_or("");
             let (after_ws, newline) = skip_trivia(rest, self.pos, self.file, &mut self.comments);
-            line_start |= newline;
+            self.line_start |= newline;
             self.pos += rest.len() - after_ws.len();
             if after_ws.is_empty() {
                 let end = self.text.len();
-                self.out.push(Token { tok: Tok::Eof, span: self.span(end, end), line_start: true });
-                return;
+                return Token { tok: Tok::Eof, span: self.span(end, end), line_start: true };
             }
             let start = self.pos;
             let (tok, len) = self.token(after_ws);
             self.pos += len.max(1).min(after_ws.len());
+            // `None`: a bad character, reported; the next token follows it.
             if let Some(tok) = tok {
-                self.out.push(Token { tok, span: self.span(start, self.pos), line_start });
-                line_start = false;
+                let line_start = std::mem::replace(&mut self.line_start, false);
+                return Token { tok, span: self.span(start, self.pos), line_start };
             }
         }
     }

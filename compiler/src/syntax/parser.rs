@@ -8,15 +8,21 @@
 use crate::diagnostics::{codes, Diagnostic};
 use crate::source::Span;
 use crate::syntax::ast::*;
-use crate::syntax::lexer::{Tok, Token};
+use crate::syntax::lexer::{Lexer, Tok, Token};
 
 /// The deepest nesting of blocks, lists and calls the parser accepts.
 pub const MAX_DEPTH: usize = 64;
 
-pub struct Parser {
-    /// Owned, so that names and strings move into the tree instead of being copied.
-    tokens: Vec<Token>,
-    pos: usize,
+pub struct Parser<'a> {
+    lexer: Lexer<'a>,
+    /// The token at hand and the one after it (the grammar looks one token ahead). Owned, so
+    /// that names and strings move into the tree instead of being copied.
+    current: Token,
+    next: Token,
+    /// The span of the token before `current`, and whether it started a line.
+    previous: Option<(Span, bool)>,
+    /// Tokens consumed so far: recovery skips at least one.
+    consumed: usize,
     depth: usize,
     /// Set when nesting went too deep: the rest of the file is not parsed.
     too_deep: bool,
@@ -28,37 +34,53 @@ struct Abandon;
 
 type PResult<T> = Result<T, Abandon>;
 
-impl Parser {
-    pub fn new(tokens: Vec<Token>) -> Parser {
-        Parser { tokens, pos: 0, depth: 0, too_deep: false, diagnostics: Vec::new() }
+impl<'a> Parser<'a> {
+    pub fn new(mut lexer: Lexer<'a>) -> Parser<'a> {
+        let current = lexer.next_token();
+        let next = lexer.next_token();
+        Parser { lexer, current, next, previous: None, consumed: 0, depth: 0, too_deep: false, diagnostics: Vec::new() }
+    }
+
+    /// The lexer's comments, then its diagnostics followed by the parser's.
+    pub fn finish(mut self) -> (Vec<Comment>, Vec<Diagnostic>) {
+        // Where parsing stopped early (nesting too deep), the rest is still read: every
+        // lexical error and comment of the file is reported, as if it had all been parsed.
+        while self.current.tok != Tok::Eof {
+            self.bump();
+        }
+        let (comments, mut diagnostics) = self.lexer.finish();
+        diagnostics.extend(self.diagnostics);
+        (comments, diagnostics)
     }
 
     fn peek(&self) -> &Token {
-        self.tokens.get(self.pos).or_else(|| self.tokens.last()).unwrap_or(&EOF_TOKEN)
+        &self.current
     }
 
-    fn peek_at(&self, ahead: usize) -> &Tok {
-        self.tokens.get(self.pos + ahead).map_or(&Tok::Eof, |t| &t.tok)
+    /// The token after the current one.
+    fn peek_next(&self) -> &Tok {
+        &self.next.tok
     }
 
-    /// Consumes the current token; its span.
+    /// Consumes the current token (the end of the file stays); its span.
     fn bump(&mut self) -> Span {
-        let span = self.peek().span;
-        if self.pos < self.tokens.len() {
-            self.pos += 1;
+        let span = self.current.span;
+        if self.current.tok != Tok::Eof {
+            self.previous = Some((span, self.current.line_start));
+            let after = self.lexer.next_token();
+            self.current = std::mem::replace(&mut self.next, after);
+            self.consumed += 1;
         }
         span
     }
 
     /// Consumes the current token, taking its text (a name or a string) out of it.
     fn bump_text(&mut self) -> (String, Span) {
-        let span = self.peek().span;
-        let text = match self.tokens.get_mut(self.pos).map(|t| &mut t.tok) {
-            Some(Tok::Ident(text) | Tok::Str(text)) => std::mem::take(text),
+        let text = match &mut self.current.tok {
+            Tok::Ident(text) | Tok::Str(text) => std::mem::take(text),
             _ => String::new(),
         };
-        self.bump();
-        (text, span)
+        (text, self.bump())
     }
 
     fn at(&self, tok: &Tok) -> bool {
@@ -111,7 +133,7 @@ impl Parser {
     fn enter(&mut self) -> PResult<()> {
         if self.depth >= MAX_DEPTH {
             // Every caller has just consumed the opening `{`, `[` or `(`: point at it.
-            let span = self.pos.checked_sub(1).and_then(|i| self.tokens.get(i)).map_or(self.peek().span, |t| t.span);
+            let span = self.previous.map_or(self.peek().span, |(span, _)| span);
             self.diagnostics.push(
                 Diagnostic::new(&codes::NESTING_TOO_DEEP, format!("nesting deeper than {MAX_DEPTH} levels"))
                     .at(span, "too deep")
@@ -152,10 +174,10 @@ impl Parser {
     /// any bracket.
     fn recover_top_level(&mut self) {
         let mut depth = 0usize;
-        let start = self.pos;
+        let start = self.consumed;
         while !self.at(&Tok::Eof) {
             let token = self.peek();
-            if depth == 0 && self.pos > start && token.line_start && matches!(token.tok, Tok::Ident(_)) {
+            if depth == 0 && self.consumed > start && token.line_start && matches!(token.tok, Tok::Ident(_)) {
                 return;
             }
             match token.tok {
@@ -170,12 +192,12 @@ impl Parser {
     /// Skips to the next member of the current block, or to its closing `}`.
     fn recover_member(&mut self) {
         let mut depth = 0usize;
-        let start = self.pos;
+        let start = self.consumed;
         while !self.at(&Tok::Eof) {
             let token = self.peek();
             match token.tok {
                 Tok::RBrace if depth == 0 => return,
-                Tok::Ident(_) if depth == 0 && token.line_start && self.pos > start => return,
+                Tok::Ident(_) if depth == 0 && token.line_start && self.consumed > start => return,
                 Tok::LBrace | Tok::LBracket | Tok::LParen => depth += 1,
                 Tok::RBrace | Tok::RBracket | Tok::RParen => depth = depth.saturating_sub(1),
                 _ => {}
@@ -260,21 +282,21 @@ impl Parser {
 
     /// member = step | on_failure | when | name (":" kind)? block | name "=" expr
     fn member(&mut self) -> PResult<Member> {
-        if self.at_word("step") && matches!(self.peek_at(1), Tok::Ident(_)) {
+        if self.at_word("step") && matches!(self.peek_next(), Tok::Ident(_)) {
             return self.step().map(|s| Member::Step(Box::new(s)));
         }
-        if self.at_word("on_failure") && matches!(self.peek_at(1), Tok::Ident(_)) {
+        if self.at_word("on_failure") && matches!(self.peek_next(), Tok::Ident(_)) {
             let start = self.bump();
             let step = self.ident("the name of a step")?;
             self.expect(Tok::Eq, "`=`")?;
             let action = self.expr()?;
             return Ok(Member::OnFailure(Box::new(OnFailure { span: start.to(action.span), step, action })));
         }
-        if self.at_word("when") && !matches!(self.peek_at(1), Tok::Eq) {
+        if self.at_word("when") && !matches!(self.peek_next(), Tok::Eq) {
             return self.when().map(|w| Member::When(Box::new(w)));
         }
         // `"quoted.key" = "value"`: map keys that are not names (Neo4j settings, labels).
-        if let (Tok::Str(_), Tok::Eq) = (&self.peek().tok, self.peek_at(1)) {
+        if let (Tok::Str(_), Tok::Eq) = (&self.peek().tok, self.peek_next()) {
             let (key, span) = self.bump_text();
             let name = Ident { name: key, span };
             self.bump();
@@ -289,7 +311,7 @@ impl Parser {
                 Ok(Member::Field(Field { span: name.span.to(value.span), name, value }))
             }
             // `port: 8000` (a YAML habit): a colon followed by a value, not by a kind name.
-            Tok::Colon if !matches!(self.peek_at(1), Tok::Ident(_)) => {
+            Tok::Colon if !matches!(self.peek_next(), Tok::Ident(_)) => {
                 self.diagnostics.push(
                     Diagnostic::new(&codes::SYNTAX_ERROR, format!("expected `=` after `{}`, found `:`", name.name))
                         .at(self.peek().span, "fields are set with `=`")
@@ -321,7 +343,7 @@ impl Parser {
 
     /// Whether `keyword` (just consumed) opens a top-level declaration at the start of a line.
     fn starts_declaration(&self, keyword: &Ident) -> bool {
-        let at_line_start = self.pos.checked_sub(1).and_then(|i| self.tokens.get(i)).is_some_and(|t| t.line_start);
+        let at_line_start = self.previous.is_some_and(|(_, line_start)| line_start);
         at_line_start && crate::syntax::KEYWORDS.iter().any(|(k, _)| *k == keyword.name)
     }
 
@@ -480,7 +502,7 @@ impl Parser {
         let mut args = Vec::new();
         let mut count = 0;
         while !self.at(&Tok::RParen) {
-            let named = matches!(self.peek().tok, Tok::Ident(_)) && matches!(self.peek_at(1), Tok::Eq);
+            let named = matches!(self.peek().tok, Tok::Ident(_)) && matches!(self.peek_next(), Tok::Eq);
             let name = if named {
                 let n = self.ident("an argument name")?;
                 self.bump();
@@ -502,6 +524,3 @@ impl Parser {
         Ok(Expr { span: callee.span.to(end), kind: ExprKind::Call(Box::new(Call { callee, args, block })) })
     }
 }
-
-static EOF_TOKEN: Token =
-    Token { tok: Tok::Eof, span: Span { file: crate::source::FileId(0), start: 0, end: 0 }, line_start: true };
