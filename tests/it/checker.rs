@@ -307,3 +307,66 @@ fn a_store_url_in_a_pipeline_step_needs_the_cloud_sql_proxy_of_a_run_step() {
         "{all:#?}"
     );
 }
+
+#[test]
+fn a_step_env_may_not_set_a_variable_sight_passes_to_the_script() {
+    let stores = "database db : postgres { password = secret.hook }\n";
+    for (step, name) in [
+        ("step b2 = docker_build(api) { env { IMAGE = \"mine\" } }", "IMAGE"),
+        ("step it = compose_test(api, \"pytest\") { env { COMPOSE_FILE = \"other.yml\" } }", "COMPOSE_FILE"),
+        ("step smoke = smoke(api, [\"/health\"]) { env { TAG = secret.hook } }", "TAG"),
+        (
+            "step seed = run(api, \"python seed.py\") after [unit] { env { DB = db.url(driver = \"postgresql+psycopg2\")  PROXY_IMAGE = \"x\" } }",
+            "PROXY_IMAGE",
+        ),
+    ] {
+        let all = check(&format!("{stores}{}", pipeline(&format!("  {step}\n"))));
+        let f = all.iter().find(|f| f.code == "S0101");
+        assert!(
+            f.is_some_and(|f| f.message.starts_with(&format!("`{name}` of step `"))
+                && f.message.contains("is a variable sight sets for the `")
+                && f.at.starts_with(&format!("{name} = "))),
+            "{step}: {all:#?}"
+        );
+    }
+    // The same names are the step's own where sight sets nothing of that name.
+    assert_clean(&format!(
+        "{stores}{}",
+        pipeline(
+            "  step seed = run(api, \"python seed.py\") { env { IMAGE = \"x\"  PROXY_IMAGE = \"y\"  TAG = \"z\" } }\n"
+        )
+    ));
+}
+
+#[test]
+fn a_project_test_kind_without_the_compose_runner_keeps_its_own_env() {
+    // Only the Compose runner's script reads `COMPOSE_FILE` from sight.
+    let kind = r#"name = "tox_test"
+class = "step"
+doc = "Runs tox in the development image."
+
+[step]
+role = "test"
+builder = "gcr.io/cloud-builders/docker"
+params = [
+  { name = "service", type = "service", required = true, doc = "The service under test." },
+  { name = "command", type = "string", required = true, doc = "The test command." },
+]
+script = '''
+set -euo pipefail
+docker run --rm "$@"
+'''
+"#;
+    let spec = format!(
+        "{BASE}{}",
+        pipeline("  step tox = tox_test(api, \"tox\") after [d] { env { COMPOSE_FILE = \"tox.yml\" } }\n")
+    );
+    let compiled = sight::project::compile(&sight::project::ProjectInput {
+        sources: vec![("spec.sight".into(), spec), ("preamble.sight".into(), PREAMBLE.into())],
+        stdlib_files: vec![("kinds/step/tox_test.toml".into(), kind.into())],
+        ..Default::default()
+    });
+    assert!(compiled.diagnostics.is_empty(), "{}", human(&compiled));
+    let artifacts = compiled.model.as_ref().map(sight::emit::emit);
+    assert!(matches!(artifacts, Some(Ok(_))), "{artifacts:?}");
+}

@@ -40,6 +40,7 @@ pub fn run(model: &Model, checker: &mut Checker) {
         own_dockerfiles_in_pipelines(model, pipeline, checker);
         deploys_without_target(model, pipeline, checker);
         secret_names_per_pipeline(pipeline, checker);
+        script_variables_in_step_env(model, pipeline, checker);
         compose_host_in_pipeline(model, pipeline, checker);
     }
     deployed_service_without_alert(model, checker);
@@ -950,6 +951,53 @@ fn secret_names_per_pipeline(pipeline: &Pipeline, checker: &mut Checker) {
                     bound.insert(name, (secret, step));
                 }
             }
+        }
+    }
+}
+
+/// S0101: a step's `env` sets a variable that sight passes to the step's script itself (the
+/// table in `stdlib/kinds/step/README.md`; `emit/cloudbuild.rs` sets them). The script needs
+/// sight's value, so the Cloud Build emitter could not write the step.
+fn script_variables_in_step_env(model: &Model, pipeline: &Pipeline, checker: &mut Checker) {
+    for step in &pipeline.steps {
+        let def = step.kind.step.as_ref();
+        let reserved: &[&str] = match step.role {
+            StepRole::Build => &["IMAGE", "CONTEXT", "DEV_IMAGE"],
+            StepRole::Push => &["IMAGE"],
+            // Only when the step starts a Cloud SQL Auth Proxy (a Cloud SQL store URL).
+            StepRole::Run
+                if def.is_some_and(|d| d.cloud_sql.is_some())
+                    && step.env.values().any(|v| {
+                        matches!(v, EnvValue::StoreUrl { store, .. } if model.stores.get(store).is_some_and(|s| {
+                            s.kind.monitored().is_some_and(|m| m.resource_type == "cloudsql_database")
+                        }))
+                    }) =>
+            {
+                &["PROXY_IMAGE", "CLOUDSQL_PROXIES"]
+            }
+            StepRole::Test if def.is_some_and(|d| d.compose_runner) => {
+                &["COMPOSE_FILE", "TEST_SERVICE", "THROWAWAY_SECRETS"]
+            }
+            StepRole::Run | StepRole::Test => &[],
+            StepRole::Deploy => &["SERVICE", "IMAGE", "REGION", "TAG", "PREV_REVISION_FILE"],
+            StepRole::Smoke => &["SERVICE", "REGION", "TAG", "MARKER", "PRIVATE"],
+            StepRole::Rollback => &["SERVICE", "REGION", "TAG", "PREV_REVISION_FILE"],
+        };
+        for name in step.env.keys().filter(|n| reserved.contains(&n.as_str())) {
+            let span = step_env_span(checker, pipeline, step, name);
+            checker.report(
+                Diagnostic::new(
+                    &codes::DUPLICATE_NAME,
+                    format!(
+                        "`{name}` of step `{}` is a variable sight sets for the `{}` script",
+                        step.name, step.kind.name
+                    ),
+                )
+                .at(span, "set by sight")
+                .with_help(format!(
+                    "rename it: the script reads `{name}` as sight sets it (stdlib/kinds/step/README.md lists them)"
+                )),
+            );
         }
     }
 }

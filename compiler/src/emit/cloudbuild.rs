@@ -1600,4 +1600,30 @@ pipeline p {
 }"#;
         assert!(codes_of(undeployed).contains(&"S0107"), "{:?}", codes_of(undeployed));
     }
+
+    #[test]
+    fn the_self_check_rejects_substitution_keys_cloud_build_refuses() {
+        let build = build_of(RELEASE, "release");
+        for key in ["ZONE", "_zone", "_"] {
+            let mut b = build.clone();
+            b.substitutions.insert(key.into(), "b".into());
+            let problems = self_check(&b, true);
+            let expected = format!("substitution key {key} does not match ^_[A-Z0-9_]+$");
+            assert!(problems.contains(&expected), "{key}: {problems:?}");
+        }
+    }
+
+    /// The script of a step reads the variables sight sets for it (`IMAGE`, `SERVICE`, …): a
+    /// step `env` entry of the same name, plain or secret, must not replace one silently.
+    #[test]
+    fn a_step_env_never_replaces_a_variable_sight_sets_for_the_script() {
+        for value in [EnvValue::Text("elsewhere".into()), EnvValue::Secret("token".into())] {
+            let mut model = model_of(&[("a.sight", SRC), ("p.sight", RELEASE)]);
+            let pipeline = model.pipelines.get_mut("release").unwrap();
+            let build = pipeline.steps.iter_mut().find(|s| s.name == "build").unwrap();
+            build.env.insert("IMAGE".into(), value.clone());
+            let error = lower(&model, &model.pipelines["release"]).map(|_| ()).unwrap_err();
+            assert!(error.0.contains("step `build`: `IMAGE` is set by sight"), "{value:?}: {error:?}");
+        }
+    }
 }
