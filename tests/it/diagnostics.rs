@@ -28,7 +28,8 @@ fn ui_cases_render_as_expected() {
     let cases = ui_cases();
     assert!(!cases.is_empty(), "no UI cases found");
     for dir in cases {
-        let compiled = compile_dir(&dir);
+        let (input, _copy) = ui_case_dir(&dir);
+        let compiled = compile_dir(&input);
         let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let code = name.split('-').next().unwrap_or_default().to_string();
         assert!(

@@ -25,6 +25,47 @@ pub fn example_dirs() -> Vec<PathBuf> {
     examples
 }
 
+/// A spec file a UI case writes when it runs (`generated.toml`): `head`, then `line` `count`
+/// times, each ending in a line break. Inputs past a size limit are megabytes of one line.
+#[derive(serde::Deserialize)]
+struct GeneratedFile {
+    name: String,
+    #[serde(default)]
+    head: String,
+    line: String,
+    count: usize,
+}
+
+#[derive(serde::Deserialize)]
+struct Generated {
+    file: Vec<GeneratedFile>,
+}
+
+/// The folder to compile for a UI case: the case itself, or, when it has a `generated.toml`, a
+/// copy of it with the generated files written (the copy lives as long as the `TempDir`).
+pub fn ui_case_dir(case: &Path) -> (PathBuf, Option<tempfile::TempDir>) {
+    let Ok(recipe) = std::fs::read_to_string(case.join("generated.toml")) else {
+        return (case.to_path_buf(), None);
+    };
+    let generated: Generated = toml::from_str(&recipe).unwrap_or_else(|e| panic!("{}: {e}", case.display()));
+    let copy = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    for entry in std::fs::read_dir(case).into_iter().flatten().flatten() {
+        if entry.path().is_file() {
+            std::fs::copy(entry.path(), copy.path().join(entry.file_name())).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+    for file in generated.file {
+        let mut text = file.head;
+        text.reserve((file.line.len() + 1) * file.count);
+        for _ in 0..file.count {
+            text.push_str(&file.line);
+            text.push('\n');
+        }
+        std::fs::write(copy.path().join(&file.name), text).unwrap_or_else(|e| panic!("{e}"));
+    }
+    (copy.path().to_path_buf(), Some(copy))
+}
+
 pub fn compile_dir(dir: &Path) -> Compiled {
     let input = sight::cli::read_project(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     compile(&input)

@@ -58,7 +58,7 @@ registry! {
     NO_SOURCES = "S0011" "no-sources" Error "the project has no `.sight` file";
     UNKNOWN_LINT = "S0012" "unknown-lint" Error "`sight.toml` sets the level of a code that does not exist";
     MISSING_PROJECT = "S0013" "missing-project" Error "no `project` block declares the project's cloud settings";
-    TOO_MANY_DECLARATIONS = "S0014" "too-many-declarations" Error "the project has more than 10,000 declarations";
+    TOO_MANY_DECLARATIONS = "S0014" "too-many-declarations" Error "the project has more than 1,000,000 declarations";
     PATH_OUTSIDE_PROJECT = "S0015" "path-outside-project" Error "a path leaves the project root: `..`, an absolute path or a symbolic link";
     // Names and kinds.
     UNKNOWN_DECLARATION = "S0100" "unknown-declaration" Error "a top-level declaration uses an unknown keyword";
