@@ -137,6 +137,19 @@ pub struct Store {
     pub span: Span,
 }
 
+impl Store {
+    /// A Cloud SQL instance (its kind is monitored as `cloudsql_database`): production reaches
+    /// it through Cloud Run's connector or the Cloud SQL Auth Proxy, never a Compose host.
+    pub fn is_cloud_sql(&self) -> bool {
+        self.kind.monitored().is_some_and(|m| m.resource_type == "cloudsql_database")
+    }
+
+    /// The Cloud SQL instance's name: the `instance` field, else the store's name.
+    pub fn cloud_sql_instance(&self) -> &str {
+        self.fields.get("instance").and_then(Value::as_str).unwrap_or(&self.name)
+    }
+}
+
 /// A Compose health check.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Health {

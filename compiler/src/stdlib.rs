@@ -380,6 +380,25 @@ pub struct StepDef {
     pub cloud_sql: Option<CloudSqlAccessDef>,
 }
 
+impl StepDef {
+    /// The variables sight itself passes to the step's script, beside the step's own `env`
+    /// (the table of `stdlib/kinds/step/README.md`). The Cloud Build emitter sets no other and
+    /// the checker keeps a step's `env` from setting them (S0101). `starts_proxy`: the step's
+    /// `env` reads a Cloud SQL store's URL, so a `run` kind with `cloud_sql` starts the proxy.
+    pub fn script_variables(&self, starts_proxy: bool) -> &'static [&'static str] {
+        match self.role {
+            StepRole::Build => &["IMAGE", "CONTEXT", "DEV_IMAGE"],
+            StepRole::Push => &["IMAGE"],
+            StepRole::Run if starts_proxy && self.cloud_sql.is_some() => &["PROXY_IMAGE", "CLOUDSQL_PROXIES"],
+            StepRole::Test if self.compose_runner => &["COMPOSE_FILE", "TEST_SERVICE", "THROWAWAY_SECRETS"],
+            StepRole::Run | StepRole::Test => &[],
+            StepRole::Deploy => &["SERVICE", "IMAGE", "REGION", "TAG", "PREV_REVISION_FILE"],
+            StepRole::Smoke => &["SERVICE", "REGION", "TAG", "MARKER", "PRIVATE"],
+            StepRole::Rollback => &["SERVICE", "REGION", "TAG", "PREV_REVISION_FILE"],
+        }
+    }
+}
+
 /// How a pipeline step reaches Cloud SQL from Cloud Build: through the Cloud SQL Auth Proxy
 /// (FACTS §6 [cbsql]), started by the step's script when its context has `cloud_sql`.
 #[derive(Clone, Debug, Deserialize)]

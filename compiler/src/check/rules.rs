@@ -655,7 +655,7 @@ fn deploy_before_tests(pipeline: &Pipeline, checker: &mut Checker) {
     // A gate that waits for none of thousands of tests is one mistake: at most this many
     // diagnostics per gate, the last one saying how many more tests it misses.
     const MAX_PER_GATE: usize = 5;
-    let ancestors = ancestors(pipeline);
+    let ancestors = Ancestors::new(pipeline);
     for (g, gate) in pipeline.steps.iter().enumerate() {
         if gate.role != StepRole::Deploy && !is_migration(gate) {
             continue;
@@ -685,11 +685,6 @@ fn deploy_before_tests(pipeline: &Pipeline, checker: &mut Checker) {
             );
         }
     }
-}
-
-/// Every step's transitive predecessors.
-fn ancestors(pipeline: &Pipeline) -> Ancestors {
-    Ancestors::new(pipeline)
 }
 
 /// Every step's ancestors (what it waits for, transitively) as bit sets over the pipeline's
@@ -838,7 +833,7 @@ fn step_env_span(checker: &Checker, pipeline: &Pipeline, step: &Step, name: &str
 /// after it would run after a failed smoke test too. Only the promote and rollback steps sight
 /// adds read its failure marker.
 fn steps_after_tolerated_smoke(pipeline: &Pipeline, checker: &mut Checker) {
-    let ancestors = ancestors(pipeline);
+    let ancestors = Ancestors::new(pipeline);
     let tolerated: Vec<(usize, &Step)> =
         pipeline.steps.iter().enumerate().filter(|(_, s)| s.on_failure.is_some()).collect();
     for (i, step) in pipeline.steps.iter().enumerate() {
@@ -960,29 +955,11 @@ fn secret_names_per_pipeline(pipeline: &Pipeline, checker: &mut Checker) {
 /// sight's value, so the Cloud Build emitter could not write the step.
 fn script_variables_in_step_env(model: &Model, pipeline: &Pipeline, checker: &mut Checker) {
     for step in &pipeline.steps {
-        let def = step.kind.step.as_ref();
-        let reserved: &[&str] = match step.role {
-            StepRole::Build => &["IMAGE", "CONTEXT", "DEV_IMAGE"],
-            StepRole::Push => &["IMAGE"],
-            // Only when the step starts a Cloud SQL Auth Proxy (a Cloud SQL store URL).
-            StepRole::Run
-                if def.is_some_and(|d| d.cloud_sql.is_some())
-                    && step.env.values().any(|v| {
-                        matches!(v, EnvValue::StoreUrl { store, .. } if model.stores.get(store).is_some_and(|s| {
-                            s.kind.monitored().is_some_and(|m| m.resource_type == "cloudsql_database")
-                        }))
-                    }) =>
-            {
-                &["PROXY_IMAGE", "CLOUDSQL_PROXIES"]
-            }
-            StepRole::Test if def.is_some_and(|d| d.compose_runner) => {
-                &["COMPOSE_FILE", "TEST_SERVICE", "THROWAWAY_SECRETS"]
-            }
-            StepRole::Run | StepRole::Test => &[],
-            StepRole::Deploy => &["SERVICE", "IMAGE", "REGION", "TAG", "PREV_REVISION_FILE"],
-            StepRole::Smoke => &["SERVICE", "REGION", "TAG", "MARKER", "PRIVATE"],
-            StepRole::Rollback => &["SERVICE", "REGION", "TAG", "PREV_REVISION_FILE"],
-        };
+        let Some(def) = step.kind.step.as_ref() else { continue };
+        let reads_cloud_sql = step.env.values().any(|v| {
+            matches!(v, EnvValue::StoreUrl { store, .. } if model.stores.get(store).is_some_and(Store::is_cloud_sql))
+        });
+        let reserved = def.script_variables(reads_cloud_sql);
         for name in step.env.keys().filter(|n| reserved.contains(&n.as_str())) {
             let span = step_env_span(checker, pipeline, step, name);
             checker.report(
@@ -1010,10 +987,7 @@ fn compose_host_in_pipeline(model: &Model, pipeline: &Pipeline, checker: &mut Ch
         let proxies = step.kind.step.as_ref().is_some_and(|d| d.cloud_sql.is_some());
         for (name, value) in &step.env {
             let EnvValue::StoreUrl { store, url } = value else { continue };
-            let cloud_sql = model
-                .stores
-                .get(store)
-                .is_some_and(|s| s.kind.monitored().is_some_and(|m| m.resource_type == "cloudsql_database"));
+            let cloud_sql = model.stores.get(store).is_some_and(Store::is_cloud_sql);
             if proxies && cloud_sql {
                 continue;
             }

@@ -1024,12 +1024,8 @@ impl<'a> Checker<'a> {
         if let Some(project) = project {
             for value in prod.env.values() {
                 if let EnvValue::StoreUrl { store, .. } = value {
-                    if let Some(s) = stores
-                        .get(store)
-                        .filter(|s| s.kind.monitored().is_some_and(|m| m.resource_type == "cloudsql_database"))
-                    {
-                        let instance = s.fields.get("instance").and_then(Value::as_str).unwrap_or(&s.name);
-                        let name = format!("{}:{}:{}", project.gcp.project, project.gcp.region, instance);
+                    if let Some(s) = stores.get(store).filter(|s| s.is_cloud_sql()) {
+                        let name = format!("{}:{}:{}", project.gcp.project, project.gcp.region, s.cloud_sql_instance());
                         if !cloudsql_instances.contains(&name) {
                             cloudsql_instances.push(name);
                         }

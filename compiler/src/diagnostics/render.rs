@@ -69,9 +69,9 @@ fn human(diagnostics: &[Diagnostic], sources: &SourceMap, root: &str, color: boo
             ));
         }
         report = report.with_labels(labels);
-        let rendered = match d.primary.as_ref().and_then(|p| sources.get(p.span.file)) {
-            Some(file) => {
-                let id = d.primary.as_ref().map_or(crate::source::FileId(0), |p| p.span.file);
+        let primary_source = d.primary.as_ref().and_then(|p| Some((p.span.file, sources.get(p.span.file)?)));
+        let rendered = match primary_source {
+            Some((id, file)) => {
                 let text = windowed.entry(id).or_insert_with(|| Windowed::new(&file.text)).clone();
                 let source = NamedSource::new(display_path(root, &file.path), text);
                 let report = miette::Report::new(report).with_source_code(source);

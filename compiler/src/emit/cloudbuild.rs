@@ -220,6 +220,8 @@ struct Planned<'a> {
     deps: Vec<String>,
     /// The image a push step pushes (listed in `images:`).
     pushed_image: Option<String>,
+    /// What `set` may set.
+    script_variables: &'static [&'static str],
 }
 
 impl<'a> Planned<'a> {
@@ -238,11 +240,19 @@ impl<'a> Planned<'a> {
             allow_exit_codes: Vec::new(),
             deps: Vec::new(),
             pushed_image: None,
+            script_variables: def.script_variables(true),
         }
     }
 
-    /// Sets a variable the emitter itself passes; a step `env` entry of that name is a clash.
+    /// Sets a variable the emitter itself passes: one of the kind's `script_variables` (the
+    /// checker keeps a step's `env` from setting those), so a clash is a bug in sight.
     fn set(&mut self, name: &str, value: impl Into<String>) -> Result<(), InternalError> {
+        if !self.script_variables.contains(&name) {
+            return Err(InternalError(format!(
+                "step `{}`: `{name}` is missing from its kind's script variables (StepDef::script_variables)",
+                self.id
+            )));
+        }
         if self.env.insert(name.to_string(), value.into()).is_some() || self.secret_env.contains_key(name) {
             return Err(InternalError(format!(
                 "step `{}`: `{name}` is set by sight for the step's script; the step's `env` may not set it",
@@ -500,12 +510,18 @@ impl<'a> Lowering<'a> {
                 let Some(store) = self.model.stores.get(store) else {
                     return Err(InternalError(format!("store `{store}` is not declared")));
                 };
-                if store.kind.monitored().is_none_or(|m| m.resource_type != "cloudsql_database") {
+                if !store.is_cloud_sql() {
                     continue;
                 }
-                let instance = store.fields.get("instance").and_then(Value::as_str).unwrap_or(&store.name);
                 let gcp = &self.model.project.gcp;
-                let entry = format!("{},{},{}:{}:{instance}", store.name, store.port, gcp.project, gcp.region);
+                let entry = format!(
+                    "{},{},{}:{}:{}",
+                    store.name,
+                    store.port,
+                    gcp.project,
+                    gcp.region,
+                    store.cloud_sql_instance()
+                );
                 if proxies.contains(&entry) {
                     continue;
                 }
