@@ -55,17 +55,27 @@ fn read(path: &Path) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
-fn compose(files: &[PathBuf], out: Option<&Path>, name: Option<String>, force: bool) -> u8 {
-    let Some(first) = files.first() else { return fail("give at least one Compose file") };
+/// The files to import, read: their texts (by path as given), the first one's folder, and
+/// the output folder (`--out`, else that folder).
+struct Inputs {
+    texts: Vec<(String, String)>,
+    folder: PathBuf,
+    out: PathBuf,
+}
+
+fn read_inputs(files: &[PathBuf], out: Option<&Path>, what: &str) -> Result<Inputs, String> {
+    let first = files.first().ok_or_else(|| format!("give at least one {what}"))?;
     let folder = first.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
     let out = out.map_or_else(|| folder.clone(), Path::to_path_buf);
-    let mut texts = Vec::new();
-    for file in files {
-        match read(file) {
-            Ok(text) => texts.push((file.display().to_string(), text)),
-            Err(e) => return fail(&e),
-        }
-    }
+    let texts = files.iter().map(|f| Ok((f.display().to_string(), read(f)?))).collect::<Result<_, String>>()?;
+    Ok(Inputs { texts, folder, out })
+}
+
+fn compose(files: &[PathBuf], out: Option<&Path>, name: Option<String>, force: bool) -> u8 {
+    let Inputs { texts, folder, out } = match read_inputs(files, out, "Compose file") {
+        Ok(inputs) => inputs,
+        Err(e) => return fail(&e),
+    };
     if let Err(e) = std::fs::create_dir_all(&out) {
         return fail(&format!("cannot create {}: {e}", out.display()));
     }
@@ -99,16 +109,10 @@ fn compose(files: &[PathBuf], out: Option<&Path>, name: Option<String>, force: b
 }
 
 fn alert(files: &[PathBuf], out: Option<&Path>, force: bool) -> u8 {
-    let Some(first) = files.first() else { return fail("give at least one alert policy file") };
-    let folder = first.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
-    let out = out.map_or_else(|| folder.clone(), Path::to_path_buf);
-    let mut texts = Vec::new();
-    for file in files {
-        match read(file) {
-            Ok(text) => texts.push((file.display().to_string(), text)),
-            Err(e) => return fail(&e),
-        }
-    }
+    let Inputs { texts, out, .. } = match read_inputs(files, out, "alert policy file") {
+        Ok(inputs) => inputs,
+        Err(e) => return fail(&e),
+    };
     let project = std::fs::canonicalize(&out)
         .ok()
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
