@@ -408,11 +408,7 @@ impl Checker<'_> {
                 vec!["CMD-SHELL".to_string(), script.clone()]
             }
             ("command", ExprKind::List(_)) => {
-                let argv = self.strings(&arg.value, "command")?;
-                if argv.is_empty() {
-                    self.type_error(&arg.value, "a non-empty list of strings", "command");
-                    return None;
-                }
+                let argv = self.argv(&arg.value, "command")?;
                 std::iter::once("CMD".to_string()).chain(argv).collect()
             }
             _ => {

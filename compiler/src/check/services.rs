@@ -404,7 +404,7 @@ impl<'a> Checker<'a> {
                     ExprKind::Str(s) => image = Some((s.clone(), f.value.span)),
                     _ => self.type_error(&f.value, "a string", "image"),
                 },
-                ("command", Member::Field(f)) => base.command = self.strings(&f.value, "command").unwrap_or_default(),
+                ("command", Member::Field(f)) => base.command = self.argv(&f.value, "command").unwrap_or_default(),
                 ("mount", Member::Field(f)) => {
                     let written = match &f.value.kind {
                         ExprKind::List(items)
@@ -588,7 +588,7 @@ impl<'a> Checker<'a> {
                 }
             };
             match (name.name.as_str(), value, member) {
-                ("command", Some(v), _) => config.command = self.strings(v, "command").unwrap_or_default(),
+                ("command", Some(v), _) => config.command = self.argv(v, "command").unwrap_or_default(),
                 ("mount", Some(v), _) if env == Env::Prod => {
                     self.report(
                         Diagnostic::new(&codes::INVALID_OVERLAY, "bind mounts cannot reach production")
@@ -734,6 +734,17 @@ impl<'a> Checker<'a> {
             Value::List(items) => Some(items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()),
             _ => None,
         }
+    }
+
+    /// A command: a non-empty list of strings. An empty one would mean "the image's default"
+    /// to Compose but nothing to a Dockerfile's `CMD`; leaving the field out says that.
+    pub fn argv(&mut self, expr: &Expr, field: &str) -> Option<Vec<String>> {
+        let argv = self.strings(expr, field)?;
+        if argv.is_empty() {
+            self.type_error(expr, "a non-empty list of strings", field);
+            return None;
+        }
+        Some(argv)
     }
 
     fn http_health(&mut self, expr: &Expr) -> Option<HttpHealth> {

@@ -20,6 +20,7 @@ pub fn describe_expr(expr: &Expr) -> &'static str {
         ExprKind::Duration(_) => "a duration",
         ExprKind::Size(_) => "a size",
         ExprKind::Percent(_) => "a percentage",
+        ExprKind::List(items) if items.is_empty() => "an empty list",
         ExprKind::List(_) => "a list",
         ExprKind::Path(_) => "a reference",
         ExprKind::Call(_) => "a call",
@@ -43,6 +44,9 @@ impl Checker<'_> {
             (ExprKind::Int(n), e) if e.contains("duration") => format!("add a unit: `{n}s`"),
             (ExprKind::Int(n), e) if e.contains("size") => format!("add a unit: `{n}Mi`"),
             (ExprKind::Int(n), e) if e.contains("percentage") => format!("add a unit: `{n}%`"),
+            (ExprKind::List(items), e) if items.is_empty() && e.starts_with("a non-empty") => {
+                format!("leave `{field}` out for the default, or give it {expected}")
+            }
             _ => format!("`{field}` takes {expected}"),
         };
         self.report(

@@ -83,12 +83,11 @@ fn dockerfile_context(
 
     let default_command =
         runtime.command.iter().map(|part| render("default command", part)).collect::<Result<Vec<_>, _>>()?;
-    let default_dev_command =
-        runtime.dev_command.iter().map(|part| render("default dev command", part)).collect::<Result<Vec<_>, _>>()?;
     let command = first_non_empty([&service.config(Env::Prod).command[..], &default_command]);
-    // The checker already put the runtime's dev default into the dev config; without one,
-    // development runs the production command.
-    let dev_command = first_non_empty([&service.config(Env::Dev).command[..], &default_dev_command, command]);
+    // The checker already put the runtime's dev default into the dev config (it alone knows
+    // the port a service without one gets); a dev config left without a command (`dev {
+    // command = [] }`) runs the production command.
+    let dev_command = first_non_empty([&service.config(Env::Dev).command[..], command]);
     // Absent rather than `[]`: a template that needs a command and gets none fails in strict
     // mode instead of writing `CMD []`.
     if !command.is_empty() {
