@@ -5,5 +5,5 @@
 mod oracles;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    oracles::check(&oracles::text(data));
+    oracles::check(&oracles::text(data), oracles::one_format(data));
 });

@@ -6,5 +6,5 @@
 mod oracles;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    oracles::pipeline(data);
+    oracles::pipeline(data, oracles::one_format(data));
 });

@@ -39,12 +39,12 @@ fn fuzz_findings_of_the_parser_stay_fixed() {
 
 #[test]
 fn fuzz_findings_of_the_checker_stay_fixed() {
-    run("check", |data| oracles::check(&oracles::text(data)));
+    run("check", |data| oracles::check(&oracles::text(data), oracles::ALL_FORMATS));
 }
 
 #[test]
 fn fuzz_findings_of_the_pipeline_stay_fixed() {
-    run("pipeline", oracles::pipeline);
+    run("pipeline", |data| oracles::pipeline(data, oracles::ALL_FORMATS));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -142,8 +142,8 @@ fn numbers_that_overflow_are_diagnostics() {
             format!("alert a {{ on = web  when error_rate > {value} for {value}  notify = c  auto_close = {value} }}\nservice web {{ image = \"nginx:1.27\"  port = 80  deploy : cloud_run {{ }} }}\nchannel c : email {{ address = \"a@b.c\"  id = \"projects/p/notificationChannels/1\" }}\n"),
             format!("pipeline p {{ timeout = {value}  step a = run(web, \"x\") {{ timeout = {value} }} }}\nservice web {{ image = \"nginx:1.27\" }}\n"),
         ] {
-            oracles::check(&source);
-            oracles::pipeline(source.as_bytes());
+            oracles::check(&source, oracles::ALL_FORMATS);
+            oracles::pipeline(source.as_bytes(), oracles::ALL_FORMATS);
         }
     }
 }
