@@ -167,7 +167,7 @@ impl<'a> Checker<'a> {
                     continue;
                 }
             };
-            let previous = table.get(&item.name.name).map(|i| i.name.span);
+            let previous = table.get(item.name.name.as_str()).map(|i| i.name.span);
             if let Some(first) = previous {
                 self.report(
                     Diagnostic::new(&codes::DUPLICATE_NAME, format!("`{}` is declared twice", item.name.name))
@@ -177,7 +177,7 @@ impl<'a> Checker<'a> {
                 );
                 continue;
             }
-            table.insert(item.name.name.clone(), item);
+            table.insert(item.name.name.to_string(), item);
             if !self.check_name(&item.name, keyword) && keyword == "service" {
                 self.check_cloud_run_name(item);
             }
@@ -307,7 +307,7 @@ impl<'a> Checker<'a> {
             );
         }
         Some(Project {
-            name: manifest.project.name.clone().unwrap_or_else(|| item.name.name.clone()),
+            name: manifest.project.name.clone().unwrap_or_else(|| item.name.name.to_string()),
             gcp: gcp?,
             sources,
             outputs: manifest.outputs(),
@@ -343,7 +343,7 @@ impl<'a> Checker<'a> {
                                     version_span = arg.value.span;
                                 }
                                 (Some("version"), ExprKind::Str(v)) => {
-                                    version = v.clone();
+                                    version = v.to_string();
                                     version_span = arg.value.span;
                                 }
                                 _ => self.report(
@@ -362,11 +362,11 @@ impl<'a> Checker<'a> {
                             .at(f.value.span, "not a secret source")
                             .with_help("write `from = secret_manager(\"postgres-password\", version = 3)`"),
                     ),
-                    ("file", ExprKind::Str(path)) => file = path.clone(),
+                    ("file", ExprKind::Str(path)) => file = path.to_string(),
                     ("env", ExprKind::Str(var))
                         if var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && !var.is_empty() =>
                     {
-                        environment = Some(var.clone());
+                        environment = Some(var.to_string());
                     }
                     ("env", _) => self.type_error(&f.value, "the name of a shell variable", "env"),
                     ("file", _) => self.type_error(&f.value, "a string", "file"),
@@ -395,7 +395,10 @@ impl<'a> Checker<'a> {
                         .with_help(format!("pin the version: `secret_manager(\"{secret_id}\", version = 1)`; a new version then rolls out with a deploy, not at a random instance start")),
                 );
             }
-            out.insert(name.clone(), Secret { name, secret_id, version, file, environment });
+            out.insert(
+                name.to_string(),
+                Secret { name: name.to_string(), secret_id: secret_id.to_string(), version, file, environment },
+            );
         }
         out
     }

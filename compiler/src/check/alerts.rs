@@ -57,7 +57,7 @@ impl Checker<'_> {
                     }
                     ("auto_close", ExprKind::Duration(ms)) => auto_close_ms = Some(*ms),
                     ("auto_close", _) => self.type_error(&f.value, "a duration such as `30m`", "auto_close"),
-                    ("severity", ExprKind::Str(s)) if SEVERITIES.contains(&s.as_str()) => severity = s.clone(),
+                    ("severity", ExprKind::Str(s)) if SEVERITIES.contains(&s.as_str()) => severity = s.to_string(),
                     ("severity", _) => {
                         self.type_error(&f.value, "`\"critical\"`, `\"error\"` or `\"warning\"`", "severity")
                     }
@@ -186,7 +186,7 @@ impl Checker<'_> {
         };
         let resource_filter = template::render(&monitored.filter, &render_context).ok()?;
         Some(Alert {
-            name: item.name.name.clone(),
+            name: item.name.name.to_string(),
             target: target_name,
             target_kind: kind.clone(),
             signal_name,

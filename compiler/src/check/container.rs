@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use crate::model::{ContainerLimits, ContainerOptions, Health, Network, Value, Volume};
 use crate::stdlib::FieldType;
-use crate::syntax::ast::{Block, Call, Expr, ExprKind, Field, Member};
+use crate::syntax::ast::{Block, Call, Expr, ExprKind, Field, Member, Text};
 
 /// The service fields this module reads.
 pub const CONTAINER_FIELDS: &[&str] = &[
@@ -98,7 +98,7 @@ impl Checker<'_> {
                     "security_opt" => options.security_opt = self.strings(value, name).unwrap_or_default(),
                     "gpus" => {
                         options.gpus = match &value.kind {
-                            ExprKind::Str(all) if all == "all" => Some(all.clone()),
+                            ExprKind::Str(all) if all == "all" => Some(all.to_string()),
                             ExprKind::Int(n) if *n >= 1 => Some(n.to_string()),
                             _ => {
                                 self.type_error(value, "`\"all\"` or a number of GPUs", "gpus");
@@ -296,7 +296,7 @@ impl Checker<'_> {
         let mut out = BTreeMap::new();
         let items: Vec<&crate::syntax::ast::Item> = self.decls.networks.values().copied().collect();
         for item in items {
-            let mut network = Network { name: item.name.name.clone(), ..Network::default() };
+            let mut network = Network { name: item.name.name.to_string(), ..Network::default() };
             if let Some(kind) = &item.kind {
                 self.report(
                     Diagnostic::new(&codes::SYNTAX_ERROR, "a network takes no kind")
@@ -348,7 +348,7 @@ impl Checker<'_> {
         let mut out = BTreeMap::new();
         let items: Vec<&crate::syntax::ast::Item> = self.decls.volumes.values().copied().collect();
         for item in items {
-            let mut volume = Volume { name: item.name.name.clone(), ..Volume::default() };
+            let mut volume = Volume { name: item.name.name.to_string(), ..Volume::default() };
             for member in &item.body.members {
                 match member {
                     Member::Block(b) if b.name.name == "driver_opts" => {
@@ -374,7 +374,7 @@ impl Checker<'_> {
                         let (name, span) = match other {
                             Member::Field(f) => (f.name.name.clone(), f.name.span),
                             Member::Block(b) => (b.name.name.clone(), b.name.span),
-                            _ => (String::new(), other.span()),
+                            _ => (Text::default(), other.span()),
                         };
                         let help = unknown_name_help(&name, ["driver", "driver_opts", "name", "external"]);
                         self.report(
@@ -405,7 +405,7 @@ impl Checker<'_> {
         };
         let test = match (name.as_str(), &arg.value.kind) {
             ("shell", ExprKind::Str(script)) if !script.trim().is_empty() => {
-                vec!["CMD-SHELL".to_string(), script.clone()]
+                vec!["CMD-SHELL".to_string(), script.to_string()]
             }
             ("command", ExprKind::List(_)) => {
                 let argv = self.argv(&arg.value, "command")?;

@@ -97,7 +97,7 @@ impl Checker<'_> {
         for member in &item.body.members {
             match member {
                 Member::Step(s) => {
-                    if let Some(first) = step_spans.get(&s.name.name) {
+                    if let Some(first) = step_spans.get(s.name.name.as_str()) {
                         let first = *first;
                         self.report(
                             Diagnostic::new(
@@ -110,7 +110,7 @@ impl Checker<'_> {
                         );
                         continue;
                     }
-                    step_spans.insert(s.name.name.clone(), s.name.span);
+                    step_spans.insert(s.name.name.to_string(), s.name.span);
                     let call_block = match &s.action.kind {
                         ExprKind::Call(c) => c.block.as_ref(),
                         _ => None,
@@ -120,10 +120,12 @@ impl Checker<'_> {
                         .chain(s.body.as_ref())
                         .find_map(|b| crate::check::services::find_field_span(b, "timeout"))
                     {
-                        step_timeout_spans.insert(s.name.name.clone(), span);
+                        step_timeout_spans.insert(s.name.name.to_string(), span);
                     }
-                    declared_after
-                        .insert(s.name.name.clone(), s.after.iter().map(|a| (a.name.clone(), a.span)).collect());
+                    declared_after.insert(
+                        s.name.name.to_string(),
+                        s.after.iter().map(|a| (a.name.to_string(), a.span)).collect(),
+                    );
                     if let Some(step) = self.step(&s.name.name, &s.action, s.body.as_ref(), s.span, services) {
                         steps.push(step);
                     }
@@ -172,8 +174,8 @@ impl Checker<'_> {
                         }
                         match &f.value.kind {
                             ExprKind::Str(v) => {
-                                substitutions.insert(key.clone(), v.clone());
-                                substitution_spans.insert(key.clone(), f.name.span);
+                                substitutions.insert(key.to_string(), v.to_string());
+                                substitution_spans.insert(key.to_string(), f.name.span);
                             }
                             _ => self.type_error(&f.value, "a string", key),
                         }
@@ -242,7 +244,7 @@ impl Checker<'_> {
         let steps = self.order_steps(steps, &step_spans, &declared_after)?;
         self.substitutions_used(&steps, &substitutions, &substitution_spans, &trigger, item.name.span);
         Some(Pipeline {
-            name: item.name.name.clone(),
+            name: item.name.name.to_string(),
             trigger,
             machine,
             timeout_ms,
@@ -333,7 +335,7 @@ impl Checker<'_> {
                         for e in &b.body.members {
                             let Member::Field(f) = e else { continue };
                             let v = match &f.value.kind {
-                                ExprKind::Str(s) => EnvValue::Text(s.clone()),
+                                ExprKind::Str(s) => EnvValue::Text(s.to_string()),
                                 ExprKind::Path(p) if p.segments.first().is_some_and(|s| s.name == "secret") => {
                                     match self.secret_ref(p, &f.name.name) {
                                         Some(Value::Secret(s)) => EnvValue::Secret(s),
@@ -345,7 +347,7 @@ impl Checker<'_> {
                                     None => continue,
                                 },
                             };
-                            env.insert(f.name.name.clone(), v);
+                            env.insert(f.name.name.to_string(), v);
                         }
                     }
                     Member::Field(f) if f.name.name == "timeout" => match f.value.kind {
@@ -730,8 +732,8 @@ impl Checker<'_> {
             })
         };
         match call.callee.dotted().as_str() {
-            "push" => Some(Trigger::Push { branch: arg("branch").unwrap_or_else(|| "main".into()) }),
-            "tag" => Some(Trigger::Tag { pattern: arg("pattern").unwrap_or_else(|| "v.*".into()) }),
+            "push" => Some(Trigger::Push { branch: arg("branch").unwrap_or_else(|| "main".into()).to_string() }),
+            "tag" => Some(Trigger::Tag { pattern: arg("pattern").unwrap_or_else(|| "v.*".into()).to_string() }),
             "manual" => Some(Trigger::Manual),
             other => {
                 let help = unknown_name_help(other, ["push", "tag", "manual"]);
@@ -751,7 +753,7 @@ impl Checker<'_> {
             return None;
         };
         if MACHINE_TYPES.contains(&m.as_str()) {
-            return Some(m.clone());
+            return Some(m.to_string());
         }
         let help = match DEPRECATED_MACHINE_TYPES.iter().find(|(old, _)| old == m) {
             Some((_, new)) => {

@@ -287,7 +287,15 @@ fn service_dependency_cycles(model: &Model, checker: &mut Checker) {
             }
         }
     }
-    for scc in petgraph::algo::tarjan_scc(&graph).into_iter().filter(|c| c.len() > 1) {
+    // Only the cycles are kept: a project of independent services is one component per
+    // service, and collecting each would be an allocation per service.
+    let mut cycles: Vec<Vec<NodeIndex>> = Vec::new();
+    petgraph::algo::TarjanScc::new().run(&graph, |scc| {
+        if scc.len() > 1 {
+            cycles.push(scc.to_vec());
+        }
+    });
+    for scc in cycles {
         let mut scc: Vec<&str> = scc.iter().filter_map(|n| names.get(n.index()).copied()).collect();
         scc.sort_unstable();
         // Every edge of the cycle at its `depends_on` entry, in source order.
@@ -556,6 +564,9 @@ fn command_binding(service: &Service, checker: &mut Checker) {
     let same = service.config(Env::Dev).command == service.config(Env::Prod).command;
     for env in [Env::Dev, Env::Prod] {
         let command = &service.config(env).command;
+        if !command.iter().any(|arg| arg.starts_with('-')) {
+            continue;
+        }
         let written = service_field(checker, service, Some(env), "command");
         let in_env = if same { String::new() } else { format!(" in {}", env.name()) };
         let mut args = command.iter().peekable();
@@ -628,8 +639,13 @@ fn command_binding(service: &Service, checker: &mut Checker) {
 /// S0123: a credential-looking variable set to plain text.
 fn credentials_in_plain_env(service: &Service, checker: &mut Checker) {
     const MARKERS: &[&str] = &["PASSWORD", "SECRET", "TOKEN", "API_KEY", "PRIVATE_KEY"];
-    for env in Env::ALL {
-        for (name, value) in service.config(env).env.iter() {
+    for (i, env) in Env::ALL.into_iter().enumerate() {
+        // Environments share one map until an overlay changes it: each map is read once.
+        let vars = &service.config(env).env;
+        if Env::ALL.iter().take(i).any(|earlier| std::sync::Arc::ptr_eq(&service.config(*earlier).env, vars)) {
+            continue;
+        }
+        for (name, value) in vars.iter() {
             if let EnvValue::Text(text) = value {
                 if MARKERS.iter().any(|m| name.contains(m)) && !text.is_empty() && !name.ends_with("_FILE") {
                     // Point at the `NAME = "…"` entry itself when it can be found.

@@ -142,7 +142,9 @@ impl<'a> Checker<'a> {
                         Member::Block(b) => &b.name.name,
                         _ => return true,
                     };
-                    kind.fields.contains_key(name) || name == "job" || !self.container_field(name, m, &mut container)
+                    kind.fields.contains_key(name.as_str())
+                        || name == "job"
+                        || !self.container_field(name, m, &mut container)
                 })
                 .collect(),
             span: rest.span,
@@ -217,7 +219,7 @@ impl<'a> Checker<'a> {
             self.health_override(&block, &mut health, def, &item.name.name);
         }
         Some(Store {
-            name: item.name.name.clone(),
+            name: item.name.name.to_string(),
             kind: kind.clone(),
             image,
             port: def.port,
@@ -354,7 +356,7 @@ impl<'a> Checker<'a> {
                     continue;
                 }
             };
-            if let Some(first) = seen.insert(field_name.name.clone(), field_name.span) {
+            if let Some(first) = seen.insert(field_name.name.to_string(), field_name.span) {
                 self.report(
                     Diagnostic::new(&codes::DUPLICATE_FIELD, format!("`{}` is set twice", field_name.name))
                         .at(field_name.span, "set again here")
@@ -401,7 +403,7 @@ impl<'a> Checker<'a> {
                     publish_set = true;
                 }
                 ("image", Member::Field(f)) => match &f.value.kind {
-                    ExprKind::Str(s) => image = Some((s.clone(), f.value.span)),
+                    ExprKind::Str(s) => image = Some((s.to_string(), f.value.span)),
                     _ => self.type_error(&f.value, "a string", "image"),
                 },
                 ("command", Member::Field(f)) => base.command = self.argv(&f.value, "command").unwrap_or_default(),
@@ -550,7 +552,7 @@ impl<'a> Checker<'a> {
             );
         }
         Some(Service {
-            name,
+            name: name.to_string(),
             port,
             image: image.map(|(i, _)| i),
             build,
@@ -791,7 +793,13 @@ impl<'a> Checker<'a> {
                 return None;
             }
         };
-        let mut health = HttpHealth { path, interval_ms: 30_000, timeout_ms: 10_000, start_period_ms: 0, retries: 3 };
+        let mut health = HttpHealth {
+            path: path.to_string(),
+            interval_ms: 30_000,
+            timeout_ms: 10_000,
+            start_period_ms: 0,
+            retries: 3,
+        };
         if let Some(block) = &call.block {
             for member in &block.members {
                 let Member::Field(f) = member else { continue };
@@ -829,11 +837,11 @@ impl<'a> Checker<'a> {
                 continue;
             };
             let name = &target.name;
-            let target_is_store = self.decls.stores.contains_key(name);
-            if !target_is_store && !self.decls.services.contains_key(name) {
-                if self.decls.channels.contains_key(name)
-                    || self.decls.pipelines.contains_key(name)
-                    || self.decls.alerts.contains_key(name)
+            let target_is_store = self.decls.stores.contains_key(name.as_str());
+            if !target_is_store && !self.decls.services.contains_key(name.as_str()) {
+                if self.decls.channels.contains_key(name.as_str())
+                    || self.decls.pipelines.contains_key(name.as_str())
+                    || self.decls.alerts.contains_key(name.as_str())
                 {
                     self.report(
                         Diagnostic::new(
@@ -841,7 +849,7 @@ impl<'a> Checker<'a> {
                             format!("`{name}` is not a service or a data store"),
                         )
                         .at(target.span, "cannot be depended on")
-                        .with_help(if self.decls.pipelines.contains_key(name) {
+                        .with_help(if self.decls.pipelines.contains_key(name.as_str()) {
                             "`depends_on` lists services and data stores; a pipeline runs in Cloud Build, not next to the service: order its work with the pipeline's steps"
                         } else {
                             "`depends_on` lists the services and data stores that must be up before this one"
@@ -862,8 +870,8 @@ impl<'a> Checker<'a> {
                 );
                 continue;
             }
-            if !out.iter().any(|d| &d.target == name) {
-                out.push(Dependency { target: name.clone(), target_is_store, span: target.span });
+            if !out.iter().any(|d| d.target == *name) {
+                out.push(Dependency { target: name.to_string(), target_is_store, span: target.span });
             }
         }
         out
@@ -893,7 +901,7 @@ impl<'a> Checker<'a> {
             }
             seen.insert(&f.name.name, f.name.span);
             let value = match &f.value.kind {
-                ExprKind::Str(s) => EnvValue::Text(s.clone()),
+                ExprKind::Str(s) => EnvValue::Text(s.to_string()),
                 ExprKind::Int(n) => EnvValue::Text(n.to_string()),
                 ExprKind::Float(x) => EnvValue::Text(x.to_string()),
                 ExprKind::Bool(b) => EnvValue::Text(b.to_string()),
@@ -912,7 +920,7 @@ impl<'a> Checker<'a> {
                     continue;
                 }
             };
-            out.insert(f.name.name.clone(), value);
+            out.insert(f.name.name.to_string(), value);
         }
         out
     }
@@ -932,15 +940,15 @@ impl<'a> Checker<'a> {
             );
             return None;
         };
-        let Some(store) = stores.get(&store_name.name) else {
-            if !self.decls.stores.contains_key(&store_name.name) {
+        let Some(store) = stores.get(store_name.name.as_str()) else {
+            if !self.decls.stores.contains_key(store_name.name.as_str()) {
                 let candidates = self.decls.stores.keys().cloned().collect();
                 self.unknown_reference(store_name.span, &store_name.name, "data store", candidates);
             }
             return None;
         };
         let urls = &store.kind.store.as_ref()?.urls;
-        let Some(url) = urls.get(&url_name.name) else {
+        let Some(url) = urls.get(url_name.name.as_str()) else {
             let help = unknown_name_help(&url_name.name, urls.keys().map(String::as_str));
             self.report(
                 Diagnostic::new(
@@ -953,7 +961,7 @@ impl<'a> Checker<'a> {
             return None;
         };
         if args.is_empty() {
-            if let Some(url) = self.store_urls.get(&(store.name.clone(), url_name.name.clone())) {
+            if let Some(url) = self.store_urls.get(&(store.name.clone(), url_name.name.to_string())) {
                 return Some(EnvValue::StoreUrl { store: store.name.clone(), url: url.clone() });
             }
         }
@@ -978,7 +986,7 @@ impl<'a> Checker<'a> {
                 );
                 continue;
             };
-            if !url.params.contains_key(&name.name) {
+            if !url.params.contains_key(name.name.as_str()) {
                 let help = unknown_name_help(&name.name, url.params.keys().map(String::as_str));
                 self.report(
                     Diagnostic::new(
@@ -991,18 +999,18 @@ impl<'a> Checker<'a> {
                 continue;
             }
             let text = match &arg.value.kind {
-                ExprKind::Str(s) => s.clone(),
+                ExprKind::Str(s) => s.to_string(),
                 ExprKind::Int(n) => n.to_string(),
                 _ => {
                     self.type_error(&arg.value, "a string or an integer", &name.name);
                     continue;
                 }
             };
-            context.insert(name.name.clone(), serde_json::Value::String(text));
+            context.insert(name.name.to_string(), serde_json::Value::String(text));
         }
         let rendered = template::render(&url.template, &serde_json::Value::Object(context)).ok()?;
         if args.is_empty() {
-            self.store_urls.insert((store.name.clone(), url_name.name.clone()), rendered.clone());
+            self.store_urls.insert((store.name.clone(), url_name.name.to_string()), rendered.clone());
         }
         Some(EnvValue::StoreUrl { store: store.name.clone(), url: rendered })
     }
@@ -1080,7 +1088,7 @@ impl<'a> Checker<'a> {
                 );
                 continue;
             }
-            out.insert(item.name.name.clone(), Channel { name: item.name.name.clone(), kind, id, fields });
+            out.insert(item.name.name.to_string(), Channel { name: item.name.name.to_string(), kind, id, fields });
         }
         out
     }

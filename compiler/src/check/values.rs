@@ -61,7 +61,7 @@ impl Checker<'_> {
     pub fn value(&mut self, expr: &Expr, ty: FieldType, field: &str) -> Option<Value> {
         let value = match (&expr.kind, ty) {
             (ExprKind::Error, _) => return None,
-            (ExprKind::Str(s), FieldType::String | FieldType::Version) => Value::Str(s.clone()),
+            (ExprKind::Str(s), FieldType::String | FieldType::Version) => Value::Str(s.to_string()),
             (ExprKind::Int(n), FieldType::Version) => Value::Str(n.to_string()),
             (ExprKind::Int(n), FieldType::Int) => Value::Int(*n),
             (ExprKind::Int(n), FieldType::Number) => Value::Float(*n as f64),
@@ -82,7 +82,7 @@ impl Checker<'_> {
             }
             (ExprKind::Str(s), FieldType::Secret) => {
                 let shown: String =
-                    if s.len() > 3 { format!("{}…", s.chars().take(3).collect::<String>()) } else { s.clone() };
+                    if s.len() > 3 { format!("{}…", s.chars().take(3).collect::<String>()) } else { s.to_string() };
                 self.report(
                     Diagnostic::new(&codes::PLAINTEXT_SECRET, format!("`{field}` is a secret, but is given a plain string"))
                         .at(expr.span, format!("plain text `\"{shown}\"` would be written into generated files"))
@@ -93,8 +93,8 @@ impl Checker<'_> {
             (ExprKind::Path(path), FieldType::Secret) => return self.secret_ref(path, field),
             (ExprKind::Path(path), FieldType::Service) if path.segments.len() == 1 => {
                 let name = &path.segments.first()?.name;
-                if self.decls.services.contains_key(name) {
-                    Value::Service(name.clone())
+                if self.decls.services.contains_key(name.as_str()) {
+                    Value::Service(name.to_string())
                 } else {
                     let candidates = self.decls.services.keys().cloned().collect();
                     self.unknown_reference(path.span, name, "service", candidates);
@@ -105,7 +105,7 @@ impl Checker<'_> {
                 let mut out = Vec::new();
                 for item in items {
                     match &item.kind {
-                        ExprKind::Str(s) => out.push(Value::Str(s.clone())),
+                        ExprKind::Str(s) => out.push(Value::Str(s.to_string())),
                         _ => {
                             self.type_error(item, "a string", &format!("{field}[]"));
                             return None;
@@ -126,9 +126,9 @@ impl Checker<'_> {
     pub fn secret_ref(&mut self, path: &crate::syntax::ast::Path, field: &str) -> Option<Value> {
         match path.segments.as_slice() {
             [ns, name] if ns.name == "secret" => {
-                if self.decls.secrets.contains_key(&name.name) {
-                    self.used_secrets.insert(name.name.clone());
-                    Some(Value::Secret(name.name.clone()))
+                if self.decls.secrets.contains_key(name.name.as_str()) {
+                    self.used_secrets.insert(name.name.to_string());
+                    Some(Value::Secret(name.name.to_string()))
                 } else {
                     let names = self.decls.secrets.keys().cloned().collect();
                     self.unknown_reference(name.span, &name.name, "secret", names);
@@ -179,7 +179,7 @@ impl Checker<'_> {
                     continue;
                 }
             };
-            if let Some(first) = seen.get(&name.name) {
+            if let Some(first) = seen.get(name.name.as_str()) {
                 let first = *first;
                 self.report(
                     Diagnostic::new(&codes::DUPLICATE_FIELD, format!("`{}` is set twice", name.name))
@@ -189,8 +189,8 @@ impl Checker<'_> {
                 );
                 continue;
             }
-            seen.insert(name.name.clone(), span);
-            let Some(def) = defs.get(&name.name) else {
+            seen.insert(name.name.to_string(), span);
+            let Some(def) = defs.get(name.name.as_str()) else {
                 let help = unknown_name_help(&name.name, defs.keys().map(String::as_str));
                 self.report(
                     Diagnostic::new(&codes::UNKNOWN_FIELD, format!("{owner} has no field `{}`", name.name))
@@ -217,7 +217,7 @@ impl Checker<'_> {
             };
             if let Some(value) = value {
                 self.range(&value, def, &name.name, member.span());
-                values.insert(name.name.clone(), value);
+                values.insert(name.name.to_string(), value);
             }
         }
         for (name, def) in defs {
@@ -248,7 +248,7 @@ impl Checker<'_> {
         let mut map = BTreeMap::new();
         for member in &block.members {
             if let Member::Field(f) = member {
-                if map.contains_key(&f.name.name) {
+                if map.contains_key(f.name.name.as_str()) {
                     let first = block.members.iter().find_map(|m| match m {
                         Member::Field(g) if g.name.name == f.name.name => Some(g.name.span),
                         _ => None,
@@ -266,10 +266,10 @@ impl Checker<'_> {
             match member {
                 Member::Field(f) => match &f.value.kind {
                     ExprKind::Str(s) => {
-                        map.insert(f.name.name.clone(), s.clone());
+                        map.insert(f.name.name.to_string(), s.to_string());
                     }
                     ExprKind::Int(n) => {
-                        map.insert(f.name.name.clone(), n.to_string());
+                        map.insert(f.name.name.to_string(), n.to_string());
                     }
                     _ => self.type_error(&f.value, "a string", &format!("{field}.{}", f.name.name)),
                 },

@@ -93,7 +93,7 @@ fn line_indent(text: &str, offset: usize) -> String {
 fn find_block<'a>(view: &View, item: &'a Item, span: Span) -> Option<(&'a Block, Owner, String)> {
     let owner = Owner::item(view.stdlib, &item.keyword.name, item.kind.as_ref().map(|k| k.name.as_str()));
     if item.name.span == span {
-        return Some((&item.body, owner, item.name.name.clone()));
+        return Some((&item.body, owner, item.name.name.to_string()));
     }
     if !(item.span.start <= span.start && span.end <= item.span.end) {
         return None;

@@ -182,7 +182,7 @@ impl Walker<'_> {
         self.out.decls.entry(symbol).or_default().push(Decl {
             keyword: keyword.to_string(),
             name: name.to_string(),
-            kind: kind.map(|k| k.name.clone()),
+            kind: kind.map(|k| k.name.to_string()),
             span,
         });
     }
@@ -192,22 +192,22 @@ impl Walker<'_> {
         self.push(item.keyword.span, Occ::Keyword(keyword.to_string()));
         let symbol = match keyword {
             "project" => Some(Symbol::Project),
-            "secret" => Some(Symbol::Secret(item.name.name.clone())),
+            "secret" => Some(Symbol::Secret(item.name.name.to_string())),
             "database" | "cache" | "store" | "service" | "channel" | "pipeline" | "alert" => {
-                Some(Symbol::Entity(item.name.name.clone()))
+                Some(Symbol::Entity(item.name.name.to_string()))
             }
-            "network" => Some(Symbol::Network(item.name.name.clone())),
-            "volume" => Some(Symbol::Volume(item.name.name.clone())),
+            "network" => Some(Symbol::Network(item.name.name.to_string())),
+            "volume" => Some(Symbol::Volume(item.name.name.to_string())),
             _ => None,
         };
         if let Some(symbol) = symbol {
             self.declare(symbol, keyword, &item.name.name, item.kind.as_ref(), item.name.span);
         }
         if let Some(kind) = &item.kind {
-            self.push(kind.span, Occ::Kind(kind.name.clone()));
+            self.push(kind.span, Occ::Kind(kind.name.to_string()));
         }
         let owner = Owner::item(self.stdlib, keyword, item.kind.as_ref().map(|k| k.name.as_str()));
-        self.pipeline = (keyword == "pipeline").then(|| item.name.name.clone());
+        self.pipeline = (keyword == "pipeline").then(|| item.name.name.to_string());
         let alert = (keyword == "alert").then(|| item.name.name.clone());
         self.block(&item.body, &owner, alert.as_deref());
         self.pipeline = None;
@@ -223,7 +223,7 @@ impl Walker<'_> {
                 Member::Block(b) => {
                     self.field_name(owner, &b.name);
                     if let Some(kind) = &b.kind {
-                        self.push(kind.span, Occ::Kind(kind.name.clone()));
+                        self.push(kind.span, Occ::Kind(kind.name.to_string()));
                     }
                     let child = owner.child(self.stdlib, &b.name.name, b.kind.as_ref().map(|k| k.name.as_str()));
                     self.block(&b.body, &child, None);
@@ -231,7 +231,7 @@ impl Walker<'_> {
                 Member::Step(s) => self.step(s),
                 Member::OnFailure(o) => {
                     if let Some(pipeline) = self.pipeline.clone() {
-                        self.push(o.step.span, Occ::Ref(Symbol::Step(pipeline, o.step.name.clone())));
+                        self.push(o.step.span, Occ::Ref(Symbol::Step(pipeline, o.step.name.to_string())));
                     }
                     self.action(&o.action);
                 }
@@ -250,17 +250,17 @@ impl Walker<'_> {
 
     fn field_name(&mut self, owner: &Owner, name: &ast::Ident) {
         if !matches!(owner, Owner::Free | Owner::Unknown) {
-            self.push(name.span, Occ::Field { owner: owner.clone(), name: name.name.clone() });
+            self.push(name.span, Occ::Field { owner: owner.clone(), name: name.name.to_string() });
         }
     }
 
     fn step(&mut self, step: &ast::Step) {
         let Some(pipeline) = self.pipeline.clone() else { return };
-        let symbol = Symbol::Step(pipeline.clone(), step.name.name.clone());
+        let symbol = Symbol::Step(pipeline.clone(), step.name.name.to_string());
         self.declare(symbol, "step", &step.name.name, None, step.name.span);
         let call_block = self.action(&step.action);
         for after in &step.after {
-            self.push(after.span, Occ::Ref(Symbol::Step(pipeline.clone(), after.name.clone())));
+            self.push(after.span, Occ::Ref(Symbol::Step(pipeline.clone(), after.name.to_string())));
         }
         let body_owner = Owner::Builtin(schema::Builtin::StepBody);
         if let Some(block) = call_block {
@@ -282,7 +282,7 @@ impl Walker<'_> {
         let def = self.stdlib.kind(&kind).filter(|k| k.step.is_some()).cloned();
         for arg in &call.args {
             if let (Some(name), Some(def)) = (&arg.name, &def) {
-                self.push(name.span, Occ::Field { owner: Owner::StepArgs(def.clone()), name: name.name.clone() });
+                self.push(name.span, Occ::Field { owner: Owner::StepArgs(def.clone()), name: name.name.to_string() });
             }
             self.expr(&arg.value);
         }
@@ -316,23 +316,23 @@ impl Walker<'_> {
     fn path(&mut self, path: &ast::Path, args: &[ast::Arg]) {
         match path.segments.as_slice() {
             [ns, name] if ns.name == "secret" => {
-                self.push(name.span, Occ::Ref(Symbol::Secret(name.name.clone())));
+                self.push(name.span, Occ::Ref(Symbol::Secret(name.name.to_string())));
             }
             [first, rest @ ..] if first.name != "secret" => {
-                self.push(first.span, Occ::Ref(Symbol::Entity(first.name.clone())));
+                self.push(first.span, Occ::Ref(Symbol::Entity(first.name.to_string())));
                 if let [url] = rest {
                     let args = args
                         .iter()
                         .filter_map(|a| {
                             let value = match &a.value.kind {
-                                ExprKind::Str(s) => s.clone(),
+                                ExprKind::Str(s) => s.to_string(),
                                 ExprKind::Int(n) => n.to_string(),
                                 _ => return None,
                             };
-                            Some((a.name.as_ref()?.name.clone(), value))
+                            Some((a.name.as_ref()?.name.to_string(), value))
                         })
                         .collect();
-                    self.push(url.span, Occ::Url { store: first.name.clone(), url: url.name.clone(), args });
+                    self.push(url.span, Occ::Url { store: first.name.to_string(), url: url.name.to_string(), args });
                 }
             }
             _ => {}

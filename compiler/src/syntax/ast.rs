@@ -2,10 +2,14 @@
 
 use crate::source::Span;
 
+/// The text of a name or a string literal: inline up to 24 bytes (most names and values), so
+/// that a large project's tree is not millions of tiny heap strings.
+pub type Text = compact_str::CompactString;
+
 /// A name as written, with its span.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Ident {
-    pub name: String,
+    pub name: Text,
     pub span: Span,
 }
 
@@ -132,7 +136,7 @@ pub struct Expr {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum ExprKind {
-    Str(String),
+    Str(Text),
     Int(i64),
     Float(f64),
     Bool(bool),

@@ -11,12 +11,12 @@ use nom::{IResult, Parser};
 
 use crate::diagnostics::{codes, Diagnostic};
 use crate::source::{FileId, Span};
-use crate::syntax::ast::Comment;
+use crate::syntax::ast::{Comment, Text};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Tok {
-    Ident(String),
-    Str(String),
+    Ident(Text),
+    Str(Text),
     Int(i64),
     Float(f64),
     Duration(u64),
@@ -157,7 +157,7 @@ impl<'a> Lexer<'a> {
     fn token(&mut self, rest: &str) -> (Option<Tok>, usize) {
         let start = self.pos;
         if let Ok((after, word)) = ident(rest) {
-            return (Some(Tok::Ident(word.to_string())), rest.len() - after.len());
+            return (Some(Tok::Ident(Text::from(word))), rest.len() - after.len());
         }
         if rest.starts_with('"') {
             return self.string(rest);
@@ -273,7 +273,7 @@ impl<'a> Lexer<'a> {
     /// A double-quoted string with escapes `\" \\ \n \t \r \$ \u{…}`.
     fn string(&mut self, rest: &str) -> (Option<Tok>, usize) {
         let start = self.pos;
-        let mut value = String::new();
+        let mut value = Text::default();
         let mut chars = rest.char_indices().skip(1).peekable();
         while let Some((i, c)) = chars.next() {
             match c {

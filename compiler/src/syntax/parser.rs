@@ -75,10 +75,10 @@ impl<'a> Parser<'a> {
     }
 
     /// Consumes the current token, taking its text (a name or a string) out of it.
-    fn bump_text(&mut self) -> (String, Span) {
+    fn bump_text(&mut self) -> (Text, Span) {
         let text = match &mut self.current.tok {
             Tok::Ident(text) | Tok::Str(text) => std::mem::take(text),
-            _ => String::new(),
+            _ => Text::default(),
         };
         (text, self.bump())
     }
