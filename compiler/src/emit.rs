@@ -53,13 +53,23 @@ pub fn emit(model: &Model) -> Result<Vec<Artifact>, InternalError> {
     emit_targets(model, &Target::ALL)
 }
 
+/// From this many services and stores, emitting is spread over threads; below it, the
+/// threads cost about what they save (the flagship example builds in the same time either
+/// way) and a small project keeps one thread's memory.
+pub const PARALLEL_FROM: usize = 500;
+
+/// Whether `model` is large enough to emit on parallel threads.
+pub fn is_large(model: &Model) -> bool {
+    model.services.len() + model.stores.len() >= PARALLEL_FROM
+}
+
 /// The artifacts of `targets` that `sight.toml` enables (`sight build --only`), sorted by path.
-/// Targets are independent: with more than one, they are emitted on parallel threads.
+/// Targets are independent: a large project's are emitted on parallel threads.
 pub fn emit_targets(model: &Model, targets: &[Target]) -> Result<Vec<Artifact>, InternalError> {
     let mut selected: Vec<Target> = targets.to_vec();
     selected.sort();
     selected.dedup();
-    let results: Vec<Result<Vec<Artifact>, InternalError>> = if selected.len() > 1 {
+    let results: Vec<Result<Vec<Artifact>, InternalError>> = if selected.len() > 1 && is_large(model) {
         std::thread::scope(|scope| {
             let handles: Vec<_> =
                 selected.iter().map(|&target| scope.spawn(move || emit_target(model, target))).collect();

@@ -1,6 +1,7 @@
 //! The benchmark workload of issue 6: `scripts/gen-workload N DIR` writes a sight project whose
-//! production Compose file is the workload's Compose document. For a small N, the document is
-//! built here from the workload's definition and compared with what sight generates.
+//! production Compose file is the workload's Compose document. For a few hundred services (enough
+//! for the parallel build), the document is built here from the workload's definition and compared
+//! with what sight generates.
 
 use std::path::Path;
 use std::process::Command;
@@ -53,7 +54,8 @@ fn generate(n: usize, dir: &Path) {
 
 #[test]
 fn the_generated_compose_file_is_the_workload() {
-    let n = 25;
+    // Large enough for the files to be built on parallel threads (`emit::is_large`).
+    let n = sight::emit::PARALLEL_FROM + 100;
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     generate(n, dir.path());
     let compiled = compile_dir(dir.path());
@@ -61,6 +63,10 @@ fn the_generated_compose_file_is_the_workload() {
     let model = compiled.model.as_ref().unwrap_or_else(|| panic!("no model"));
     let artifacts =
         sight::emit::emit_targets(model, &[sight::emit::Target::Compose]).unwrap_or_else(|e| panic!("{e:?}"));
+    // Threads or not, the same bytes every time.
+    let again = sight::emit::emit_targets(model, &[sight::emit::Target::Compose]).unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(sight::emit::is_large(model));
+    assert!(artifacts.iter().map(|a| (&a.path, &a.contents)).eq(again.iter().map(|a| (&a.path, &a.contents))));
     let prod = artifacts
         .iter()
         .find(|a| a.path == "docker-compose.prod.yml")

@@ -99,8 +99,11 @@ pub fn emit(model: &Model, dir: &str) -> Result<Vec<Artifact>, InternalError> {
         let header = format!("{}{}\n", crate::emit::header::header(model, "#"), usage);
         Ok(Artifact { path: join(dir, file_name(env)), contents: crate::emit::yaml::document(&header, &file)? })
     };
-    // The three files are built on threads of their own: on two cores a large project's
+    // A large project's three files are built on threads of their own: on two cores its
     // Compose build takes about 0.7 of the time, for about a sixth more peak memory.
+    if !crate::emit::is_large(model) {
+        return Env::ALL.into_iter().map(one).collect();
+    }
     std::thread::scope(|scope| {
         let files: Vec<_> = Env::ALL.into_iter().map(|env| scope.spawn(move || one(env))).collect();
         files.into_iter().map(|file| file.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
