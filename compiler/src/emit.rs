@@ -63,13 +63,19 @@ pub fn is_large(model: &Model) -> bool {
     model.services.len() + model.stores.len() >= PARALLEL_FROM
 }
 
+/// Whether to emit `model` on parallel threads: a large project on a machine with more than
+/// one core (on one core the threads would only hold more memory at once).
+pub(crate) fn in_parallel(model: &Model) -> bool {
+    is_large(model) && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
+}
+
 /// The artifacts of `targets` that `sight.toml` enables (`sight build --only`), sorted by path.
 /// Targets are independent: a large project's are emitted on parallel threads.
 pub fn emit_targets(model: &Model, targets: &[Target]) -> Result<Vec<Artifact>, InternalError> {
     let mut selected: Vec<Target> = targets.to_vec();
     selected.sort();
     selected.dedup();
-    let results: Vec<Result<Vec<Artifact>, InternalError>> = if selected.len() > 1 && is_large(model) {
+    let results: Vec<Result<Vec<Artifact>, InternalError>> = if selected.len() > 1 && in_parallel(model) {
         std::thread::scope(|scope| {
             let handles: Vec<_> =
                 selected.iter().map(|&target| scope.spawn(move || emit_target(model, target))).collect();

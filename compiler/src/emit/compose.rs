@@ -101,7 +101,7 @@ pub fn emit(model: &Model, dir: &str) -> Result<Vec<Artifact>, InternalError> {
     };
     // A large project's three files are built on threads of their own: on two cores its
     // Compose build takes about 0.7 of the time, for about a sixth more peak memory.
-    if !crate::emit::is_large(model) {
+    if !crate::emit::in_parallel(model) {
         return Env::ALL.into_iter().map(one).collect();
     }
     std::thread::scope(|scope| {

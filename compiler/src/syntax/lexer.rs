@@ -273,6 +273,13 @@ impl<'a> Lexer<'a> {
     /// A double-quoted string with escapes `\" \\ \n \t \r \$ \u{…}`.
     fn string(&mut self, rest: &str) -> (Option<Tok>, usize) {
         let start = self.pos;
+        // Most strings have no escape: taken whole, not a character at a time.
+        let body = rest.get(1..).unwrap_or_default();
+        if let Some(end) = body.find(['"', '\\', '\n']) {
+            if let (Some(b'"'), Some(text)) = (body.as_bytes().get(end), body.get(..end)) {
+                return (Some(Tok::Str(Text::from(text))), end + 2);
+            }
+        }
         let mut value = Text::default();
         let mut chars = rest.char_indices().skip(1).peekable();
         while let Some((i, c)) = chars.next() {
