@@ -295,8 +295,8 @@ fn report(compiled: &mut Compiled, dir: &Path, args: &ReportArgs) -> bool {
 }
 
 fn compile_dir(dir: &Path) -> Result<Compiled, String> {
-    let input = read_project(dir)?;
-    let mut compiled = project::compile(&input);
+    let mut input = read_project(dir)?;
+    let mut compiled = project::compile_taking_texts(&mut input);
     crate::paths::check_links(dir, &input, &mut compiled);
     Ok(compiled)
 }

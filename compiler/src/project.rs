@@ -152,7 +152,19 @@ pub fn parse_manifest(text: &str, file: FileId) -> Result<Manifest, Box<Diagnost
 
 /// Runs syntax → check → model on a project. Pure: no file system, clock or environment.
 pub fn compile(input: &ProjectInput) -> Compiled {
-    let mut files: Vec<SourceFile> = input.sources.iter().map(|(p, t)| SourceFile::new(p.clone(), t.clone())).collect();
+    let files = input.sources.iter().map(|(p, t)| SourceFile::new(p.clone(), t.clone())).collect();
+    compile_files(input, files)
+}
+
+/// [`compile`], moving the spec texts out of `input` instead of copying them (its paths
+/// stay): a large project's specs are held once, not twice.
+pub fn compile_taking_texts(input: &mut ProjectInput) -> Compiled {
+    let files = input.sources.iter_mut().map(|(p, t)| SourceFile::new(p.clone(), std::mem::take(t))).collect();
+    compile_files(input, files)
+}
+
+/// `files`: the spec files of `input`, in its order.
+fn compile_files(input: &ProjectInput, mut files: Vec<SourceFile>) -> Compiled {
     files.push(SourceFile::new(MANIFEST, input.manifest.clone()));
     let sources = SourceMap::new(files);
     let manifest_id = sources.iter().find(|(_, f)| f.path == MANIFEST).map_or(FileId(0), |(id, _)| id);
