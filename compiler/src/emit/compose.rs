@@ -106,7 +106,11 @@ pub fn emit(model: &Model, dir: &str) -> Result<Vec<Artifact>, InternalError> {
     }
     std::thread::scope(|scope| {
         let files: Vec<_> = Env::ALL.into_iter().map(|env| scope.spawn(move || one(env))).collect();
-        files.into_iter().map(|file| file.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+        // As for the targets (`emit::emit_targets`): a panic is an internal error.
+        files
+            .into_iter()
+            .map(|file| file.join().unwrap_or_else(|_| Err(InternalError("a Compose emitter panicked".into()))))
+            .collect()
     })
 }
 
