@@ -928,7 +928,7 @@ impl<'a> Checker<'a> {
     /// `postgres.url(driver = "postgresql+asyncpg")` or `neo4j.bolt_url`.
     pub fn store_url(&mut self, expr: &Expr, stores: &BTreeMap<String, Store>) -> Option<EnvValue> {
         let (path, args) = match &expr.kind {
-            ExprKind::Path(p) => (p, &[][..]),
+            ExprKind::Path(p) => (&**p, &[][..]),
             ExprKind::Call(c) => (&c.callee, c.args.as_slice()),
             _ => return None,
         };

@@ -51,7 +51,7 @@ pub enum Member {
     /// `name = value`
     Field(Field),
     /// `name { … }` or `name : kind { … }` (also the overlays `dev { … }`, `prod { … }`, `test { … }`).
-    Block(NestedBlock),
+    Block(Box<NestedBlock>),
     /// `step name = call(…) after [a, b] { … }`
     Step(Box<Step>),
     /// `on_failure step = call(…)`
@@ -147,7 +147,7 @@ pub enum ExprKind {
     /// The number before `%` (`1%` is 1.0).
     Percent(f64),
     List(Vec<Expr>),
-    Path(Path),
+    Path(Box<Path>),
     Call(Box<Call>),
     /// A value the parser could not read; a diagnostic was already reported.
     Error,

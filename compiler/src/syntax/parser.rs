@@ -322,7 +322,7 @@ impl<'a> Parser<'a> {
             Tok::Colon | Tok::LBrace => {
                 let kind = self.kind_annotation()?;
                 let body = self.block()?;
-                Ok(Member::Block(NestedBlock { span: name.span.to(body.span), name, kind, body }))
+                Ok(Member::Block(Box::new(NestedBlock { span: name.span.to(body.span), name, kind, body })))
             }
             // `service api {` at the start of a line inside a block: the block above it misses
             // its `}` (a member is never two names in a row).
@@ -453,7 +453,7 @@ impl<'a> Parser<'a> {
                 if self.at(&Tok::LParen) {
                     self.call(path)
                 } else {
-                    Ok(Expr { span: path.span, kind: ExprKind::Path(path) })
+                    Ok(Expr { span: path.span, kind: ExprKind::Path(Box::new(path)) })
                 }
             }
             _ => Err(self.error("a value")),
