@@ -370,14 +370,7 @@ impl<'a> Checker<'a> {
                     }
                     ("env", _) => self.type_error(&f.value, "the name of a shell variable", "env"),
                     ("file", _) => self.type_error(&f.value, "a string", "file"),
-                    (other, _) => {
-                        let help = unknown_name_help(other, ["from", "file", "env"]);
-                        self.report(
-                            Diagnostic::new(&codes::UNKNOWN_FIELD, format!("a secret has no field `{other}`"))
-                                .at(f.name.span, "unknown field")
-                                .with_help(help),
-                        );
-                    }
+                    (other, _) => self.unknown_field("a secret", other, f.name.span, ["from", "file", "env"]),
                 }
             }
             let Some(secret_id) = secret_id else {

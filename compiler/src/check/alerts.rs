@@ -61,14 +61,12 @@ impl Checker<'_> {
                     ("severity", _) => {
                         self.type_error(&f.value, "`\"critical\"`, `\"error\"` or `\"warning\"`", "severity")
                     }
-                    (other, _) => {
-                        let help = unknown_name_help(other, ["on", "when", "notify", "auto_close", "severity"]);
-                        self.report(
-                            Diagnostic::new(&codes::UNKNOWN_FIELD, format!("an alert has no field `{other}`"))
-                                .at(f.name.span, "unknown field")
-                                .with_help(help),
-                        );
-                    }
+                    (other, _) => self.unknown_field(
+                        "an alert",
+                        other,
+                        f.name.span,
+                        ["on", "when", "notify", "auto_close", "severity"],
+                    ),
                 },
                 other => {
                     self.report(

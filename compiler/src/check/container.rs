@@ -278,14 +278,7 @@ impl Checker<'_> {
                     ),
                     None => {}
                 },
-                other => {
-                    let help = unknown_name_help(other, ["cpus", "memory"]);
-                    self.report(
-                        Diagnostic::new(&codes::UNKNOWN_FIELD, format!("`limits` has no field `{other}`"))
-                            .at(f.name.span, "unknown field")
-                            .with_help(help),
-                    );
-                }
+                other => self.unknown_field("`limits`", other, f.name.span, ["cpus", "memory"]),
             }
         }
         (limits.cpus.is_some() || limits.memory_bytes.is_some()).then_some(limits)
@@ -329,12 +322,7 @@ impl Checker<'_> {
                     "external" => network.external = flag(self),
                     "internal" => network.internal = flag(self),
                     other => {
-                        let help = unknown_name_help(other, ["driver", "name", "external", "internal"]);
-                        self.report(
-                            Diagnostic::new(&codes::UNKNOWN_FIELD, format!("a network has no field `{other}`"))
-                                .at(f.name.span, "unknown field")
-                                .with_help(help),
-                        );
+                        self.unknown_field("a network", other, f.name.span, ["driver", "name", "external", "internal"])
                     }
                 }
             }
@@ -376,12 +364,7 @@ impl Checker<'_> {
                             Member::Block(b) => (b.name.name.clone(), b.name.span),
                             _ => (Text::default(), other.span()),
                         };
-                        let help = unknown_name_help(&name, ["driver", "driver_opts", "name", "external"]);
-                        self.report(
-                            Diagnostic::new(&codes::UNKNOWN_FIELD, format!("a volume has no field `{name}`"))
-                                .at(span, "unknown field")
-                                .with_help(help),
-                        );
+                        self.unknown_field("a volume", &name, span, ["driver", "driver_opts", "name", "external"]);
                     }
                 }
             }
@@ -463,11 +446,11 @@ impl Checker<'_> {
                 };
             }
             other => {
-                let help = unknown_name_help(other, ["interval", "timeout", "start_period", "retries"]);
-                self.report(
-                    Diagnostic::new(&codes::UNKNOWN_FIELD, format!("a health check has no field `{other}`"))
-                        .at(f.name.span, "unknown field")
-                        .with_help(help),
+                self.unknown_field(
+                    "a health check",
+                    other,
+                    f.name.span,
+                    ["interval", "timeout", "start_period", "retries"],
                 );
                 return None;
             }

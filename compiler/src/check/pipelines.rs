@@ -142,17 +142,12 @@ impl Checker<'_> {
                         _ => self.type_error(&f.value, "a duration such as `30m`", "timeout"),
                     },
                     "notify" => notify = self.channel_refs(&f.value),
-                    other => {
-                        let help = unknown_name_help(
-                            other,
-                            ["trigger", "machine", "timeout", "notify", "substitutions", "step", "on_failure"],
-                        );
-                        self.report(
-                            Diagnostic::new(&codes::UNKNOWN_FIELD, format!("a pipeline has no field `{other}`"))
-                                .at(f.name.span, "unknown field")
-                                .with_help(help),
-                        );
-                    }
+                    other => self.unknown_field(
+                        "a pipeline",
+                        other,
+                        f.name.span,
+                        ["trigger", "machine", "timeout", "notify", "substitutions", "step", "on_failure"],
+                    ),
                 },
                 Member::Block(b) if b.name.name == "substitutions" => {
                     for m in &b.body.members {
@@ -726,14 +721,14 @@ impl Checker<'_> {
         let arg = |name: &str| {
             call.args.iter().find(|a| a.name.as_ref().is_some_and(|n| n.name == name)).and_then(|a| {
                 match &a.value.kind {
-                    ExprKind::Str(s) => Some(s.clone()),
+                    ExprKind::Str(s) => Some(s.as_str()),
                     _ => None,
                 }
             })
         };
         match call.callee.dotted().as_str() {
-            "push" => Some(Trigger::Push { branch: arg("branch").unwrap_or_else(|| "main".into()).to_string() }),
-            "tag" => Some(Trigger::Tag { pattern: arg("pattern").unwrap_or_else(|| "v.*".into()).to_string() }),
+            "push" => Some(Trigger::Push { branch: arg("branch").unwrap_or("main").to_string() }),
+            "tag" => Some(Trigger::Tag { pattern: arg("pattern").unwrap_or("v.*").to_string() }),
             "manual" => Some(Trigger::Manual),
             other => {
                 let help = unknown_name_help(other, ["push", "tag", "manual"]);

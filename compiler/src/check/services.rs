@@ -567,12 +567,7 @@ impl<'a> Checker<'a> {
     }
 
     fn unknown_service_field(&mut self, name: &Ident) {
-        let help = unknown_name_help(&name.name, SERVICE_FIELDS.iter().chain(CONTAINER_FIELDS).copied());
-        self.report(
-            Diagnostic::new(&codes::UNKNOWN_FIELD, format!("a service has no field `{}`", name.name))
-                .at(name.span, "unknown field")
-                .with_help(help),
-        );
+        self.unknown_field("a service", &name.name, name.span, SERVICE_FIELDS.iter().chain(CONTAINER_FIELDS).copied());
     }
 
     fn overlay(&mut self, block: &Block, config: &mut ServiceConfig, stores: &BTreeMap<String, Store>, env: Env) {

@@ -29,6 +29,16 @@ pub fn describe_expr(expr: &Expr) -> &'static str {
 }
 
 impl Checker<'_> {
+    /// S0110: `owner` ("a network", "`limits`") has no field `name`; the help names the
+    /// closest of `known`.
+    pub fn unknown_field<'k>(&mut self, owner: &str, name: &str, span: Span, known: impl IntoIterator<Item = &'k str>) {
+        self.report(
+            Diagnostic::new(&codes::UNKNOWN_FIELD, format!("{owner} has no field `{name}`"))
+                .at(span, "unknown field")
+                .with_help(unknown_name_help(name, known)),
+        );
+    }
+
     pub fn type_error(&mut self, expr: &Expr, expected: &str, field: &str) {
         if matches!(expr.kind, ExprKind::Error) {
             return;
@@ -191,12 +201,7 @@ impl Checker<'_> {
             }
             seen.insert(name.name.to_string(), span);
             let Some(def) = defs.get(name.name.as_str()) else {
-                let help = unknown_name_help(&name.name, defs.keys().map(String::as_str));
-                self.report(
-                    Diagnostic::new(&codes::UNKNOWN_FIELD, format!("{owner} has no field `{}`", name.name))
-                        .at(span, "unknown field")
-                        .with_help(help),
-                );
+                self.unknown_field(owner, &name.name, span, defs.keys().map(String::as_str));
                 continue;
             };
             let value = match member {
