@@ -65,8 +65,30 @@ pub fn is_large(model: &Model) -> bool {
 
 /// Whether to emit `model` on parallel threads: a large project on a machine with more than
 /// one core (on one core the threads would only hold more memory at once).
-pub(crate) fn in_parallel(model: &Model) -> bool {
+fn in_parallel(model: &Model) -> bool {
     is_large(model) && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
+}
+
+/// `emit` applied to each of `parts` (targets, Compose files), in their order: on a thread
+/// each when `model` is emitted in parallel, else one after the other. A panic on a thread is
+/// an internal error, like any other failure of an emitter.
+pub(crate) fn each_part<P: Send, R: Send>(
+    model: &Model,
+    parts: impl IntoIterator<Item = P>,
+    emit: impl Fn(P) -> Result<R, InternalError> + Sync,
+) -> Vec<Result<R, InternalError>> {
+    let parts: Vec<P> = parts.into_iter().collect();
+    if parts.len() < 2 || !in_parallel(model) {
+        return parts.into_iter().map(emit).collect();
+    }
+    let emit = &emit;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = parts.into_iter().map(|part| scope.spawn(move || emit(part))).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(InternalError("an emitter panicked".into()))))
+            .collect()
+    })
 }
 
 /// The artifacts of `targets` that `sight.toml` enables (`sight build --only`), sorted by path.
@@ -75,18 +97,7 @@ pub fn emit_targets(model: &Model, targets: &[Target]) -> Result<Vec<Artifact>, 
     let mut selected: Vec<Target> = targets.to_vec();
     selected.sort();
     selected.dedup();
-    let results: Vec<Result<Vec<Artifact>, InternalError>> = if selected.len() > 1 && in_parallel(model) {
-        std::thread::scope(|scope| {
-            let handles: Vec<_> =
-                selected.iter().map(|&target| scope.spawn(move || emit_target(model, target))).collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|_| Err(InternalError("an emitter panicked".into()))))
-                .collect()
-        })
-    } else {
-        selected.iter().map(|&target| emit_target(model, target)).collect()
-    };
+    let results = each_part(model, selected, |target| emit_target(model, target));
     let mut artifacts = Vec::new();
     for result in results {
         artifacts.extend(result?);
