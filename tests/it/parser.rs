@@ -240,3 +240,16 @@ fn hostile_inputs_never_panic_and_always_have_positions() {
         }
     }
 }
+
+/// The lexer reads ASCII white space a byte at a time and decodes anything else: every kind
+/// of white space Unicode knows still separates tokens, and a line break is still a line break.
+#[test]
+fn every_unicode_white_space_separates_tokens() {
+    for space in ["\u{0b}", "\u{0c}", "\u{85}", "\u{a0}", "\u{1680}", "\u{2003}", "\u{2028}", "\u{3000}", "\u{feff}"] {
+        let src = format!("project p {{ gcp {{{space}project{space}={space}\"p\"  region = \"r\" }} }}");
+        assert_eq!(errors(&src), vec![], "U+{:04X}", space.chars().next().map_or(0, u32::from));
+    }
+    // A name stops at the first byte that cannot continue it, even inside a multi-byte character.
+    assert_eq!(errors("x y { a\u{e9} = 1 }").first().map(|e| e.0), Some("S0001"));
+    assert_eq!(errors("x y {\n  a = 1 # a comment\u{2028} b\n}").len(), 0, "a comment runs to the end of the line");
+}

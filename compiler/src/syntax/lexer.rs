@@ -1,10 +1,10 @@
-//! The lexical grammar, written with nom: identifiers, numbers with units, strings with
+//! The lexical grammar: identifiers, numbers with units (written with nom), strings with
 //! escapes, punctuation, comments. Lexing never fails: a bad character or literal becomes a
 //! diagnostic and lexing goes on after it.
 
 use nom::branch::alt;
-use nom::bytes::complete::{tag, take_while, take_while1};
-use nom::character::complete::{char, digit1, satisfy};
+use nom::bytes::complete::{tag, take_while};
+use nom::character::complete::{char, digit1};
 use nom::combinator::{opt, recognize};
 use nom::sequence::pair;
 use nom::{IResult, Parser};
@@ -156,8 +156,9 @@ impl<'a> Lexer<'a> {
     /// how many bytes it used.
     fn token(&mut self, rest: &str) -> (Option<Tok>, usize) {
         let start = self.pos;
-        if let Ok((after, word)) = ident(rest) {
-            return (Some(Tok::Ident(Text::from(word))), rest.len() - after.len());
+        let word = ident_len(rest.as_bytes());
+        if word > 0 {
+            return (Some(Tok::Ident(Text::from(&rest[..word]))), word);
         }
         if rest.starts_with('"') {
             return self.string(rest);
@@ -275,7 +276,7 @@ impl<'a> Lexer<'a> {
         let start = self.pos;
         // Most strings have no escape: taken whole, not a character at a time.
         let body = rest.get(1..).unwrap_or_default();
-        if let Some(end) = body.find(['"', '\\', '\n']) {
+        if let Some(end) = body.bytes().position(|b| matches!(b, b'"' | b'\\' | b'\n')) {
             if let (Some(b'"'), Some(text)) = (body.as_bytes().get(end), body.get(..end)) {
                 return (Some(Tok::Str(Text::from(text))), end + 2);
             }
@@ -334,12 +335,16 @@ impl<'a> Lexer<'a> {
     }
 }
 
-fn ident(input: &str) -> IResult<&str, &str> {
-    recognize(pair(
-        satisfy(|c| c.is_ascii_alphabetic() || c == '_'),
-        take_while(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-'),
-    ))
-    .parse(input)
+/// The length of the name at the start of `input` (0: none). Names are ASCII (a letter or
+/// `_`, then letters, digits, `_` and `-`), so bytes are read, not characters: this is the
+/// lexer's hottest loop.
+fn ident_len(input: &[u8]) -> usize {
+    match input.first() {
+        Some(b) if b.is_ascii_alphabetic() || *b == b'_' => {
+            1 + input[1..].iter().take_while(|b| b.is_ascii_alphanumeric() || **b == b'_' || **b == b'-').count()
+        }
+        _ => 0,
+    }
 }
 
 /// `12`, `0.5`, `30s`, `2Gi`, `1%`: the digits and the unit, unparsed.
@@ -351,25 +356,33 @@ fn number_with_unit(input: &str) -> IResult<&str, (&str, &str)> {
         .parse(input)
 }
 
-/// Skips white space and comments; reports whether a line break was crossed.
-fn skip_trivia<'a>(mut input: &'a str, base: usize, file: FileId, comments: &mut Vec<Comment>) -> (&'a str, bool) {
-    let total = input.len();
+/// Skips white space and comments; reports whether a line break was crossed. ASCII white
+/// space is read a byte at a time; any other byte is decoded, as Unicode white space and the
+/// byte-order mark count too.
+fn skip_trivia<'a>(input: &'a str, base: usize, file: FileId, comments: &mut Vec<Comment>) -> (&'a str, bool) {
+    let bytes = input.as_bytes();
     let mut newline = false;
-    loop {
-        let ws: IResult<&str, &str> = take_while1(|c: char| c.is_whitespace() || c == '\u{feff}').parse(input);
-        if let Ok((after, skipped)) = ws {
-            newline |= skipped.contains('\n');
-            input = after;
-            continue;
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'\n' => {
+                newline = true;
+                i += 1;
+            }
+            b' ' | b'\t' | b'\r' | 0x0b | 0x0c => i += 1,
+            b'#' => {
+                let body = &bytes[i + 1..];
+                let end = body.iter().position(|&b| b == b'\n').unwrap_or(body.len());
+                let text = input.get(i + 1..i + 1 + end).unwrap_or("").trim_end_matches('\r').to_string();
+                comments.push(Comment { span: Span::new(file, base + i, base + i + 1 + end), text });
+                i += 1 + end;
+            }
+            0x80.. => match input.get(i..).and_then(|rest| rest.chars().next()) {
+                Some(c) if c.is_whitespace() || c == '\u{feff}' => i += c.len_utf8(),
+                _ => break,
+            },
+            _ => break,
         }
-        if let Some(body) = input.strip_prefix('#') {
-            let end = body.find('\n').unwrap_or(body.len());
-            let start = base + (total - input.len());
-            let text = body.get(..end).unwrap_or("").trim_end_matches('\r').to_string();
-            comments.push(Comment { span: Span::new(file, start, start + 1 + end), text });
-            input = body.get(end..).unwrap_or("");
-            continue;
-        }
-        return (input, newline);
     }
+    (input.get(i..).unwrap_or(""), newline)
 }
