@@ -158,7 +158,7 @@ impl<'a> Lexer<'a> {
         let start = self.pos;
         let word = ident_len(rest.as_bytes());
         if word > 0 {
-            return (Some(Tok::Ident(Text::from(&rest[..word]))), word);
+            return (Some(Tok::Ident(Text::from(rest.get(..word).unwrap_or_default()))), word);
         }
         if rest.starts_with('"') {
             return self.string(rest);
@@ -339,9 +339,9 @@ impl<'a> Lexer<'a> {
 /// `_`, then letters, digits, `_` and `-`), so bytes are read, not characters: this is the
 /// lexer's hottest loop.
 fn ident_len(input: &[u8]) -> usize {
-    match input.first() {
-        Some(b) if b.is_ascii_alphabetic() || *b == b'_' => {
-            1 + input[1..].iter().take_while(|b| b.is_ascii_alphanumeric() || **b == b'_' || **b == b'-').count()
+    match input.split_first() {
+        Some((first, rest)) if first.is_ascii_alphabetic() || *first == b'_' => {
+            1 + rest.iter().take_while(|b| b.is_ascii_alphanumeric() || **b == b'_' || **b == b'-').count()
         }
         _ => 0,
     }
@@ -371,7 +371,7 @@ fn skip_trivia<'a>(input: &'a str, base: usize, file: FileId, comments: &mut Vec
             }
             b' ' | b'\t' | b'\r' | 0x0b | 0x0c => i += 1,
             b'#' => {
-                let body = &bytes[i + 1..];
+                let body = bytes.get(i + 1..).unwrap_or_default();
                 let end = body.iter().position(|&b| b == b'\n').unwrap_or(body.len());
                 let text = input.get(i + 1..i + 1 + end).unwrap_or("").trim_end_matches('\r').to_string();
                 comments.push(Comment { span: Span::new(file, base + i, base + i + 1 + end), text });
