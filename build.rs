@@ -12,6 +12,21 @@ fn main() {
     for (rel, abs) in files_under(&root.join("stdlib")) {
         writeln!(out, "    ({rel:?}, include_str!({abs:?})),").expect("write to String");
     }
+    out.push_str("];\n\n");
+    // Kinds are TOML for the people who write them; the binary reads them as JSON, which
+    // deserializes into the same types (both go through serde) several times faster: reading
+    // the stdlib is a fixed cost of every `sight` run (docs/performance.md).
+    out.push_str("/// The kinds of `stdlib/kinds/`, converted to JSON at build time: (path, JSON text).\n");
+    out.push_str("pub static STDLIB_KINDS_JSON: &[(&str, &str)] = &[\n");
+    for (rel, abs) in files_under(&root.join("stdlib")) {
+        if rel.starts_with("kinds/") && rel.ends_with(".toml") {
+            let text = std::fs::read_to_string(&abs).expect("read a stdlib kind");
+            let value: toml::Value =
+                toml::from_str(&text).unwrap_or_else(|e| panic!("stdlib/{rel} is not valid TOML: {e}"));
+            let json = serde_json::to_string(&value).expect("a TOML value converts to JSON");
+            writeln!(out, "    ({rel:?}, {json:?}),").expect("write to String");
+        }
+    }
     out.push_str("];\n\n/// `docs/diagnostics/<CODE>.md`, as (code, text), sorted by code.\n");
     out.push_str("pub static EXPLAIN_TEXTS: &[(&str, &str)] = &[\n");
     for (rel, abs) in files_under(&root.join("docs/diagnostics")) {

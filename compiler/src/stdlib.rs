@@ -491,11 +491,27 @@ impl Stdlib {
     pub fn builtin() -> Result<Stdlib, Vec<StdlibError>> {
         // Read once per process: every later compile (an editor's, a fuzzer's) gets a copy.
         static BUILTIN: std::sync::OnceLock<Result<Stdlib, Vec<StdlibError>>> = std::sync::OnceLock::new();
-        BUILTIN
-            .get_or_init(|| {
-                Stdlib::from_files(crate::embedded::STDLIB_FILES.iter().map(|(p, t)| (p.to_string(), t.to_string())))
-            })
-            .clone()
+        BUILTIN.get_or_init(Stdlib::from_embedded).clone()
+    }
+
+    /// The kinds from their JSON form (build.rs converts `stdlib/kinds/**/*.toml`), the
+    /// templates as written.
+    fn from_embedded() -> Result<Stdlib, Vec<StdlibError>> {
+        let mut lib = Stdlib::default();
+        let mut errors = Vec::new();
+        for (path, json) in crate::embedded::STDLIB_KINDS_JSON {
+            match serde_json::from_str::<KindDef>(json) {
+                Ok(kind) => lib.add_kind(path.to_string(), kind, &mut errors),
+                Err(e) => errors.push(StdlibError { path: path.to_string(), message: e.to_string() }),
+            }
+        }
+        let templates = crate::embedded::STDLIB_FILES.iter().filter(|(path, _)| path.starts_with("templates/"));
+        lib.add_files(templates.map(|(p, t)| (p.to_string(), t.to_string())), &mut errors);
+        if errors.is_empty() {
+            Ok(lib)
+        } else {
+            Err(errors)
+        }
     }
 
     /// Reads kinds (`kinds/**/*.toml`) and templates (`templates/*.hbs`) from (path, text) pairs.
@@ -510,19 +526,22 @@ impl Stdlib {
         }
     }
 
+    /// Adds or replaces a kind read from `path`, unless it contradicts itself.
+    fn add_kind(&mut self, path: String, mut kind: KindDef, errors: &mut Vec<StdlibError>) {
+        if let Some(message) = kind.consistency_error() {
+            errors.push(StdlibError { path, message });
+            return;
+        }
+        kind.source = path;
+        self.kinds.insert(kind.name.clone(), Arc::new(kind));
+    }
+
     /// Adds or replaces kinds and templates; later files win.
     pub fn add_files(&mut self, files: impl IntoIterator<Item = (String, String)>, errors: &mut Vec<StdlibError>) {
         for (path, text) in files {
             if path.ends_with(".toml") && (path.starts_with("kinds/") || path.contains("/kinds/")) {
                 match toml::from_str::<KindDef>(&text) {
-                    Ok(mut kind) => {
-                        if let Some(message) = kind.consistency_error() {
-                            errors.push(StdlibError { path, message });
-                            continue;
-                        }
-                        kind.source = path;
-                        self.kinds.insert(kind.name.clone(), Arc::new(kind));
-                    }
+                    Ok(kind) => self.add_kind(path, kind, errors),
                     Err(e) => errors.push(StdlibError { path, message: e.message().to_string() }),
                 }
             } else if let Some(name) = path.strip_prefix("templates/") {
@@ -601,5 +620,23 @@ impl KindDef {
     /// The monitored resource of this kind's signals, if it has one.
     pub fn monitored(&self) -> Option<&MonitoredResource> {
         self.store.as_ref().and_then(|s| s.monitored.as_ref()).or(self.deploy.as_ref().map(|d| &d.monitored))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)] // a failing test panics
+mod tests {
+    use super::*;
+
+    /// The binary reads the kinds as the JSON build.rs wrote: the same stdlib as reading the
+    /// TOML files themselves, field for field.
+    #[test]
+    fn the_json_kinds_are_the_toml_kinds() {
+        let files = crate::embedded::STDLIB_FILES.iter().map(|(p, t)| (p.to_string(), t.to_string()));
+        let from_toml = Stdlib::from_files(files).expect("the stdlib's TOML is valid");
+        let from_json = Stdlib::from_embedded().expect("the stdlib's JSON is valid");
+        assert!(from_toml.kinds.len() >= 20, "{} kinds", from_toml.kinds.len());
+        assert_eq!(format!("{:?}", from_json.kinds), format!("{:?}", from_toml.kinds));
+        assert_eq!(from_json.templates, from_toml.templates);
     }
 }
