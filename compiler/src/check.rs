@@ -24,17 +24,17 @@ use crate::stdlib::Stdlib;
 use crate::syntax::ast::{self, ExprKind, Item, Member};
 
 /// All declarations of the project by name, per namespace.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Decls<'a> {
     pub project: Option<&'a Item>,
-    pub secrets: BTreeMap<String, &'a Item>,
-    pub stores: BTreeMap<String, &'a Item>,
-    pub services: BTreeMap<String, &'a Item>,
-    pub channels: BTreeMap<String, &'a Item>,
-    pub pipelines: BTreeMap<String, &'a Item>,
-    pub alerts: BTreeMap<String, &'a Item>,
-    pub networks: BTreeMap<String, &'a Item>,
-    pub volumes: BTreeMap<String, &'a Item>,
+    pub secrets: BTreeMap<&'a str, &'a Item>,
+    pub stores: BTreeMap<&'a str, &'a Item>,
+    pub services: BTreeMap<&'a str, &'a Item>,
+    pub channels: BTreeMap<&'a str, &'a Item>,
+    pub pipelines: BTreeMap<&'a str, &'a Item>,
+    pub alerts: BTreeMap<&'a str, &'a Item>,
+    pub networks: BTreeMap<&'a str, &'a Item>,
+    pub volumes: BTreeMap<&'a str, &'a Item>,
 }
 
 pub struct Checker<'a> {
@@ -49,9 +49,29 @@ pub struct Checker<'a> {
     pub store_urls: std::collections::HashMap<(String, String), String>,
 }
 
-impl Checker<'_> {
+impl<'a> Checker<'a> {
     pub fn report(&mut self, diagnostic: Diagnostic) {
         self.diagnostics.push(diagnostic);
+    }
+
+    /// A checker for another thread: the same declarations and resolved stores, nothing
+    /// reported yet. [`Checker::absorb`] takes its findings back.
+    fn fork(&self) -> Checker<'a> {
+        Checker {
+            stdlib: self.stdlib,
+            decls: self.decls.clone(),
+            diagnostics: Vec::new(),
+            used_secrets: BTreeSet::new(),
+            resolved_stores: self.resolved_stores.clone(),
+            store_urls: self.store_urls.clone(),
+        }
+    }
+
+    /// What a [`Checker::fork`] found, after what this checker found.
+    fn absorb(&mut self, fork: Checker<'a>) {
+        self.diagnostics.extend(fork.diagnostics);
+        self.used_secrets.extend(fork.used_secrets);
+        self.store_urls.extend(fork.store_urls);
     }
 }
 
@@ -97,8 +117,8 @@ pub fn check(
         .decls
         .secrets
         .iter()
-        .filter(|(n, _)| !checker.used_secrets.contains(*n))
-        .map(|(n, i)| (n.clone(), i.name.span))
+        .filter(|(n, _)| !checker.used_secrets.contains(**n))
+        .map(|(n, i)| (n.to_string(), i.name.span))
         .collect();
     for (name, span) in unused {
         {
@@ -125,8 +145,7 @@ pub fn check(
         volumes,
         templates: stdlib.templates.clone(),
     };
-    rules::run(&model, &mut checker);
-    // The caller decides whether errors remain once lint levels are applied.
+    rules::run(&model, &mut checker); // The caller decides whether errors remain once lint levels are applied.
     (Some(model), checker.diagnostics)
 }
 
@@ -177,7 +196,7 @@ impl<'a> Checker<'a> {
                 );
                 continue;
             }
-            table.insert(item.name.name.to_string(), item);
+            table.insert(item.name.name.as_str(), item);
             if !self.check_name(&item.name, keyword) && keyword == "service" {
                 self.check_cloud_run_name(item);
             }
@@ -195,8 +214,8 @@ impl<'a> Checker<'a> {
         let mut clashes = Vec::new();
         for (what, table) in tables {
             for (name, item) in table.iter() {
-                if let Some((first_what, first_span)) = owners.get(name.as_str()) {
-                    clashes.push((name.clone(), *first_what, *first_span, what, item.name.span));
+                if let Some((first_what, first_span)) = owners.get(*name) {
+                    clashes.push((name.to_string(), *first_what, *first_span, what, item.name.span));
                 } else {
                     owners.insert(name, (what, item.name.span));
                 }

@@ -90,3 +90,38 @@ fn the_generated_compose_file_is_the_workload() {
         assert_eq!(db["restart"], "unless-stopped", "{name}");
     }
 }
+
+/// A large project's services are checked on two threads (`check/services.rs`): the findings of
+/// both halves are all reported, in source order, and a secret only the second half reads is
+/// still counted as used.
+#[test]
+fn a_large_project_is_checked_in_two_halves_as_in_one() {
+    let n = sight::emit::PARALLEL_FROM + 100;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    generate(n, dir.path());
+    let path = dir.path().join("services-000.sight");
+    let mut text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
+    // In name order `svc-0` comes first and `svc-99` last: one in each half.
+    for name in ["svc-0", "svc-300", "svc-99"] {
+        let head = format!("service {name} {{\n");
+        assert!(text.contains(&head), "{name}");
+        text = text.replacen(&head, &format!("{head}  portt = 1\n"), 1);
+    }
+    let read = "SERVICE_NAME = \"svc-99\"";
+    assert!(text.contains(read));
+    text = text.replacen(read, "SERVICE_NAME = secret.token", 1);
+    text.push_str("\nsecret token { from = secret_manager(\"token\", version = 1) }\n");
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+
+    let compiled = compile_dir(dir.path());
+    let found: Vec<(&str, usize)> = compiled
+        .diagnostics
+        .iter()
+        .map(|d| (d.code.code, d.primary.as_ref().map_or(0, |p| compiled.sources.location(p.span).line)))
+        .collect();
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
+    let expected: Vec<(&str, usize)> =
+        text.lines().enumerate().filter(|(_, l)| *l == "  portt = 1").map(|(i, _)| ("S0110", i + 1)).collect();
+    assert_eq!(expected.len(), 3);
+    assert_eq!(found, expected, "{}", human(&compiled));
+}

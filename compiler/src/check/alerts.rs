@@ -127,8 +127,11 @@ impl Checker<'_> {
                 serde_json::json!({ "name": target_name, "instance_id": format!("{project_id}:{instance}") }),
             )
         } else {
-            if !self.decls.services.contains_key(&target_name) && !self.decls.stores.contains_key(&target_name) {
-                let candidates = self.decls.services.keys().chain(self.decls.stores.keys()).cloned().collect();
+            if !self.decls.services.contains_key(target_name.as_str())
+                && !self.decls.stores.contains_key(target_name.as_str())
+            {
+                let candidates =
+                    self.decls.services.keys().chain(self.decls.stores.keys()).map(|k| k.to_string()).collect();
                 self.unknown_reference(target.span, &target_name, "service or data store", candidates);
             }
             return None;

@@ -12,7 +12,7 @@ pub fn run(checker: &mut Checker) {
     for (name, item) in &checker.decls.pipelines {
         let steps = item.body.members.iter().filter(|m| matches!(m, Member::Step(_))).count();
         if steps > max {
-            over.push(name.clone());
+            over.push(*name);
             checker.diagnostics.push(
                 Diagnostic::new(&codes::TOO_MANY_STEPS, format!("pipeline `{name}` has {steps} steps, more than {max}"))
                     .at(item.name.span, "too many steps")
@@ -23,6 +23,6 @@ pub fn run(checker: &mut Checker) {
         }
     }
     for name in over {
-        checker.decls.pipelines.remove(&name);
+        checker.decls.pipelines.remove(name);
     }
 }

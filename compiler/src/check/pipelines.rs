@@ -661,7 +661,7 @@ impl Checker<'_> {
             })) {
                 for name in substitution_refs(&text) {
                     if name.starts_with('_') {
-                        if !defined.contains_key(&name) {
+                        if !defined.contains_key(name.as_str()) {
                             self.report(
                                 Diagnostic::new(&codes::INVALID_SUBSTITUTION, format!("substitution `${name}` is used but never defined"))
                                     .at(step.span, "used here")
@@ -779,16 +779,16 @@ impl Checker<'_> {
                 continue;
             };
             let name = path.dotted();
-            if self.decls.channels.contains_key(&name) {
+            if self.decls.channels.contains_key(name.as_str()) {
                 out.push(name);
-            } else if self.decls.services.contains_key(&name) || self.decls.stores.contains_key(&name) {
+            } else if self.decls.services.contains_key(name.as_str()) || self.decls.stores.contains_key(name.as_str()) {
                 self.report(
                     Diagnostic::new(&codes::WRONG_REFERENCE_TARGET, format!("`{name}` is not a channel"))
                         .at(path.span, "cannot be notified")
                         .with_help("declare `channel oncall : slack { … }` and write `notify = oncall`"),
                 );
             } else {
-                let candidates = self.decls.channels.keys().cloned().collect();
+                let candidates = self.decls.channels.keys().map(|k| k.to_string()).collect();
                 self.unknown_reference(path.span, &name, "channel", candidates);
             }
         }

@@ -46,7 +46,7 @@ pub fn run(model: &Model, checker: &mut Checker) {
     deployed_service_without_alert(model, checker);
     for store in model.stores.values() {
         // Point at `image = …` when written, else at the `version` that names the tag.
-        let item = checker.decls.stores.get(&store.name).copied();
+        let item = checker.decls.stores.get(store.name.as_str()).copied();
         let span = item
             .and_then(|i| find_field(&i.body, "image", &[]).or_else(|| find_field(&i.body, "version", &[])))
             .map_or(store.span, |f| f.value.span);
@@ -70,7 +70,7 @@ fn find_field<'b>(block: &'b Block, name: &str, skip: &[&str]) -> Option<&'b ast
 /// name: in the overlay of `env` when that overlay sets it, else in the service's body or its
 /// `build`, `env` and `deploy` blocks. `None` when the value is a default.
 fn service_field<'a>(checker: &Checker<'a>, service: &Service, env: Option<Env>, name: &str) -> Option<&'a ast::Field> {
-    let item: &'a ast::Item = checker.decls.services.get(&service.name).copied()?;
+    let item: &'a ast::Item = checker.decls.services.get(service.name.as_str()).copied()?;
     let overlay = env.and_then(|e| {
         item.body.members.iter().find_map(|m| match m {
             Member::Block(b) if b.name.name == e.name() => find_field(&b.body, name, &[]),
@@ -92,7 +92,7 @@ fn list_item(expr: &Expr, text: &str) -> Option<Span> {
 
 /// The declaration of a pipeline step, for its name and its written `env`.
 fn step_decl<'a>(checker: &Checker<'a>, pipeline: &Pipeline, step: &str) -> Option<&'a ast::Step> {
-    let item: &'a ast::Item = checker.decls.pipelines.get(&pipeline.name).copied()?;
+    let item: &'a ast::Item = checker.decls.pipelines.get(pipeline.name.as_str()).copied()?;
     item.body.members.iter().find_map(|m| match m {
         Member::Step(s) if s.name.name == step => Some(&**s),
         _ => None,
@@ -502,7 +502,7 @@ fn cloud_run_resources(service: &Service, deploy: &Deploy, checker: &mut Checker
     let at = checker
         .decls
         .services
-        .get(&service.name)
+        .get(service.name.as_str())
         .and_then(|item| {
             item.body.members.iter().find_map(|m| match m {
                 Member::Block(b) if b.name.name == "deploy" => {

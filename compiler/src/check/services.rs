@@ -306,21 +306,50 @@ impl<'a> Checker<'a> {
         stores: &BTreeMap<String, Store>,
         project: Option<&Project>,
     ) -> BTreeMap<String, Service> {
-        let mut out = BTreeMap::new();
         let items: Vec<&Item> = self.decls.services.values().copied().collect();
-        for item in items {
-            if let Some(kind) = &item.kind {
-                self.report(
-                    Diagnostic::new(&codes::SYNTAX_ERROR, "a service takes no kind")
-                        .at(kind.span, "not allowed here")
-                        .with_help("give the runtime in the service: `build : python { … }`"),
-                );
-            }
-            if let Some(service) = self.service(item, stores, project) {
-                out.insert(service.name.clone(), service);
-            }
+        let two_cores = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+        let services = if items.len() >= crate::emit::PARALLEL_FROM && two_cores {
+            // Services are checked independently of each other: a large project's second half
+            // on another thread, its findings reported after the first half's, as in one pass.
+            let (first, second) = items.split_at(items.len() / 2);
+            let mut fork = self.fork();
+            let (mut services, theirs) = std::thread::scope(|scope| {
+                let theirs = scope.spawn(move || {
+                    let services: Vec<Service> =
+                        second.iter().filter_map(|item| fork.service_decl(item, stores, project)).collect();
+                    (services, fork)
+                });
+                let mine: Vec<Service> =
+                    first.iter().filter_map(|item| self.service_decl(item, stores, project)).collect();
+                // A panic in the checker (a bug) goes on as if it had happened on this thread.
+                (mine, theirs.join().unwrap_or_else(|payload| std::panic::resume_unwind(payload)))
+            });
+            let (theirs, fork) = theirs;
+            self.absorb(fork);
+            services.extend(theirs);
+            services
+        } else {
+            items.iter().filter_map(|item| self.service_decl(item, stores, project)).collect()
+        };
+        // In name order already: the map is built in one pass, not searched per insertion.
+        services.into_iter().map(|service| (service.name.clone(), service)).collect()
+    }
+
+    /// One service declaration: its model, or `None` after an error that leaves none.
+    fn service_decl(
+        &mut self,
+        item: &Item,
+        stores: &BTreeMap<String, Store>,
+        project: Option<&Project>,
+    ) -> Option<Service> {
+        if let Some(kind) = &item.kind {
+            self.report(
+                Diagnostic::new(&codes::SYNTAX_ERROR, "a service takes no kind")
+                    .at(kind.span, "not allowed here")
+                    .with_help("give the runtime in the service: `build : python { … }`"),
+            );
         }
-        out
+        self.service(item, stores, project)
     }
 
     fn service(&mut self, item: &Item, stores: &BTreeMap<String, Store>, project: Option<&Project>) -> Option<Service> {
@@ -852,7 +881,7 @@ impl<'a> Checker<'a> {
                     );
                 } else {
                     let candidates: Vec<String> =
-                        self.decls.services.keys().chain(self.decls.stores.keys()).cloned().collect();
+                        self.decls.services.keys().chain(self.decls.stores.keys()).map(|k| k.to_string()).collect();
                     self.unknown_reference(target.span, name, "service or data store", candidates);
                 }
                 continue;
@@ -937,7 +966,7 @@ impl<'a> Checker<'a> {
         };
         let Some(store) = stores.get(store_name.name.as_str()) else {
             if !self.decls.stores.contains_key(store_name.name.as_str()) {
-                let candidates = self.decls.stores.keys().cloned().collect();
+                let candidates = self.decls.stores.keys().map(|k| k.to_string()).collect();
                 self.unknown_reference(store_name.span, &store_name.name, "data store", candidates);
             }
             return None;

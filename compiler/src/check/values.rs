@@ -106,7 +106,7 @@ impl Checker<'_> {
                 if self.decls.services.contains_key(name.as_str()) {
                     Value::Service(name.to_string())
                 } else {
-                    let candidates = self.decls.services.keys().cloned().collect();
+                    let candidates = self.decls.services.keys().map(|k| k.to_string()).collect();
                     self.unknown_reference(path.span, name, "service", candidates);
                     return None;
                 }
@@ -140,7 +140,7 @@ impl Checker<'_> {
                     self.used_secrets.insert(name.name.to_string());
                     Some(Value::Secret(name.name.to_string()))
                 } else {
-                    let names = self.decls.secrets.keys().cloned().collect();
+                    let names = self.decls.secrets.keys().map(|k| k.to_string()).collect();
                     self.unknown_reference(name.span, &name.name, "secret", names);
                     None
                 }
