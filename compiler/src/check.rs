@@ -186,24 +186,29 @@ impl<'a> Checker<'a> {
                     continue;
                 }
             };
-            let previous = table.get(item.name.name.as_str()).map(|i| i.name.span);
-            if let Some(first) = previous {
-                self.report(
-                    Diagnostic::new(&codes::DUPLICATE_NAME, format!("`{}` is declared twice", item.name.name))
-                        .at(item.name.span, "declared again here")
-                        .with_label(first, "first declared here")
-                        .with_help("rename one of them"),
-                );
-                continue;
+            match table.entry(item.name.name.as_str()) {
+                std::collections::btree_map::Entry::Occupied(first) => {
+                    let first = first.get().name.span;
+                    self.report(
+                        Diagnostic::new(&codes::DUPLICATE_NAME, format!("`{}` is declared twice", item.name.name))
+                            .at(item.name.span, "declared again here")
+                            .with_label(first, "first declared here")
+                            .with_help("rename one of them"),
+                    );
+                    continue;
+                }
+                std::collections::btree_map::Entry::Vacant(slot) => {
+                    slot.insert(item);
+                }
             }
-            table.insert(item.name.name.as_str(), item);
             if !self.check_name(&item.name, keyword) && keyword == "service" {
                 self.check_cloud_run_name(item);
             }
         }
         // Stores, services, channels, pipelines and alerts share one namespace: Compose
         // service names and references like `postgres.url` must be unambiguous.
-        let mut owners: BTreeMap<&str, (&str, Span)> = BTreeMap::new();
+        // Only looked up: a hash map (the clashes are reported in the tables' order).
+        let mut owners: std::collections::HashMap<&str, (&str, Span)> = std::collections::HashMap::new();
         let tables = [
             ("store", &self.decls.stores),
             ("service", &self.decls.services),
@@ -326,7 +331,7 @@ impl<'a> Checker<'a> {
             );
         }
         Some(Project {
-            name: manifest.project.name.clone().unwrap_or_else(|| item.name.name.to_string()),
+            name: manifest.project.name.clone().unwrap_or_else(|| item.name.name.as_str().to_owned()),
             gcp: gcp?,
             sources,
             outputs: manifest.outputs(),

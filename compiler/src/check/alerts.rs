@@ -187,7 +187,7 @@ impl Checker<'_> {
         };
         let resource_filter = template::render(&monitored.filter, &render_context).ok()?;
         Some(Alert {
-            name: item.name.name.to_string(),
+            name: item.name.name.as_str().to_owned(),
             target: target_name,
             target_kind: kind.clone(),
             signal_name,

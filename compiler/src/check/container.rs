@@ -289,7 +289,7 @@ impl Checker<'_> {
         let mut out = BTreeMap::new();
         let items: Vec<&crate::syntax::ast::Item> = self.decls.networks.values().copied().collect();
         for item in items {
-            let mut network = Network { name: item.name.name.to_string(), ..Network::default() };
+            let mut network = Network { name: item.name.name.as_str().to_owned(), ..Network::default() };
             if let Some(kind) = &item.kind {
                 self.report(
                     Diagnostic::new(&codes::SYNTAX_ERROR, "a network takes no kind")
@@ -336,7 +336,7 @@ impl Checker<'_> {
         let mut out = BTreeMap::new();
         let items: Vec<&crate::syntax::ast::Item> = self.decls.volumes.values().copied().collect();
         for item in items {
-            let mut volume = Volume { name: item.name.name.to_string(), ..Volume::default() };
+            let mut volume = Volume { name: item.name.name.as_str().to_owned(), ..Volume::default() };
             for member in &item.body.members {
                 match member {
                     Member::Block(b) if b.name.name == "driver_opts" => {

@@ -110,7 +110,7 @@ impl Checker<'_> {
                         );
                         continue;
                     }
-                    step_spans.insert(s.name.name.to_string(), s.name.span);
+                    step_spans.insert(s.name.name.as_str().to_owned(), s.name.span);
                     let call_block = match &s.action.kind {
                         ExprKind::Call(c) => c.block.as_ref(),
                         _ => None,
@@ -120,10 +120,10 @@ impl Checker<'_> {
                         .chain(s.body.as_ref())
                         .find_map(|b| crate::check::services::find_field_span(b, "timeout"))
                     {
-                        step_timeout_spans.insert(s.name.name.to_string(), span);
+                        step_timeout_spans.insert(s.name.name.as_str().to_owned(), span);
                     }
                     declared_after.insert(
-                        s.name.name.to_string(),
+                        s.name.name.as_str().to_owned(),
                         s.after.iter().map(|a| (a.name.to_string(), a.span)).collect(),
                     );
                     if let Some(step) = self.step(&s.name.name, &s.action, s.body.as_ref(), s.span, services) {
@@ -239,7 +239,7 @@ impl Checker<'_> {
         let steps = self.order_steps(steps, &step_spans, &declared_after)?;
         self.substitutions_used(&steps, &substitutions, &substitution_spans, &trigger, item.name.span);
         Some(Pipeline {
-            name: item.name.name.to_string(),
+            name: item.name.name.as_str().to_owned(),
             trigger,
             machine,
             timeout_ms,
@@ -342,7 +342,7 @@ impl Checker<'_> {
                                     None => continue,
                                 },
                             };
-                            env.insert(f.name.name.to_string(), v);
+                            env.insert(f.name.name.as_str().to_owned(), v);
                         }
                     }
                     Member::Field(f) if f.name.name == "timeout" => match f.value.kind {

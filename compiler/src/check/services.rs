@@ -219,7 +219,7 @@ impl<'a> Checker<'a> {
             self.health_override(&block, &mut health, def, &item.name.name);
         }
         Some(Store {
-            name: item.name.name.to_string(),
+            name: item.name.name.as_str().to_owned(),
             kind: kind.clone(),
             image,
             port: def.port,
@@ -354,7 +354,7 @@ impl<'a> Checker<'a> {
 
     fn service(&mut self, item: &Item, stores: &BTreeMap<String, Store>, project: Option<&Project>) -> Option<Service> {
         let name = item.name.name.clone();
-        let mut seen: BTreeMap<String, crate::source::Span> = BTreeMap::new();
+        let mut seen: BTreeMap<&str, crate::source::Span> = BTreeMap::new();
         let mut port = None;
         let mut image = None;
         let mut build = None;
@@ -385,7 +385,7 @@ impl<'a> Checker<'a> {
                     continue;
                 }
             };
-            if let Some(first) = seen.insert(field_name.name.to_string(), field_name.span) {
+            if let Some(first) = seen.insert(field_name.name.as_str(), field_name.span) {
                 self.report(
                     Diagnostic::new(&codes::DUPLICATE_FIELD, format!("`{}` is set twice", field_name.name))
                         .at(field_name.span, "set again here")
@@ -432,7 +432,7 @@ impl<'a> Checker<'a> {
                     publish_set = true;
                 }
                 ("image", Member::Field(f)) => match &f.value.kind {
-                    ExprKind::Str(s) => image = Some((s.to_string(), f.value.span)),
+                    ExprKind::Str(s) => image = Some((s.as_str().to_owned(), f.value.span)),
                     _ => self.type_error(&f.value, "a string", "image"),
                 },
                 ("command", Member::Field(f)) => base.command = self.argv(&f.value, "command").unwrap_or_default(),
@@ -581,7 +581,7 @@ impl<'a> Checker<'a> {
             );
         }
         Some(Service {
-            name: name.to_string(),
+            name: name.into_string(),
             port,
             image: image.map(|(i, _)| i),
             build,
@@ -895,7 +895,7 @@ impl<'a> Checker<'a> {
                 continue;
             }
             if !out.iter().any(|d| d.target == *name) {
-                out.push(Dependency { target: name.to_string(), target_is_store, span: target.span });
+                out.push(Dependency { target: name.as_str().to_owned(), target_is_store, span: target.span });
             }
         }
         out
@@ -925,7 +925,7 @@ impl<'a> Checker<'a> {
             }
             seen.insert(&f.name.name, f.name.span);
             let value = match &f.value.kind {
-                ExprKind::Str(s) => EnvValue::Text(s.to_string()),
+                ExprKind::Str(s) => EnvValue::Text(s.as_str().to_owned()),
                 ExprKind::Int(n) => EnvValue::Text(n.to_string()),
                 ExprKind::Float(x) => EnvValue::Text(x.to_string()),
                 ExprKind::Bool(b) => EnvValue::Text(b.to_string()),
@@ -944,7 +944,7 @@ impl<'a> Checker<'a> {
                     continue;
                 }
             };
-            out.insert(f.name.name.to_string(), value);
+            out.insert(f.name.name.as_str().to_owned(), value);
         }
         out
     }
@@ -985,7 +985,7 @@ impl<'a> Checker<'a> {
             return None;
         };
         if args.is_empty() {
-            if let Some(url) = self.store_urls.get(&(store.name.clone(), url_name.name.to_string())) {
+            if let Some(url) = self.store_urls.get(&(store.name.clone(), url_name.name.as_str().to_owned())) {
                 return Some(EnvValue::StoreUrl { store: store.name.clone(), url: url.clone() });
             }
         }
@@ -1023,18 +1023,18 @@ impl<'a> Checker<'a> {
                 continue;
             }
             let text = match &arg.value.kind {
-                ExprKind::Str(s) => s.to_string(),
+                ExprKind::Str(s) => s.as_str().to_owned(),
                 ExprKind::Int(n) => n.to_string(),
                 _ => {
                     self.type_error(&arg.value, "a string or an integer", &name.name);
                     continue;
                 }
             };
-            context.insert(name.name.to_string(), serde_json::Value::String(text));
+            context.insert(name.name.as_str().to_owned(), serde_json::Value::String(text));
         }
         let rendered = template::render(&url.template, &serde_json::Value::Object(context)).ok()?;
         if args.is_empty() {
-            self.store_urls.insert((store.name.clone(), url_name.name.to_string()), rendered.clone());
+            self.store_urls.insert((store.name.clone(), url_name.name.as_str().to_owned()), rendered.clone());
         }
         Some(EnvValue::StoreUrl { store: store.name.clone(), url: rendered })
     }
@@ -1112,7 +1112,10 @@ impl<'a> Checker<'a> {
                 );
                 continue;
             }
-            out.insert(item.name.name.to_string(), Channel { name: item.name.name.to_string(), kind, id, fields });
+            out.insert(
+                item.name.name.as_str().to_owned(),
+                Channel { name: item.name.name.as_str().to_owned(), kind, id, fields },
+            );
         }
         out
     }

@@ -71,7 +71,7 @@ impl Checker<'_> {
     pub fn value(&mut self, expr: &Expr, ty: FieldType, field: &str) -> Option<Value> {
         let value = match (&expr.kind, ty) {
             (ExprKind::Error, _) => return None,
-            (ExprKind::Str(s), FieldType::String | FieldType::Version) => Value::Str(s.to_string()),
+            (ExprKind::Str(s), FieldType::String | FieldType::Version) => Value::Str(s.as_str().to_owned()),
             (ExprKind::Int(n), FieldType::Version) => Value::Str(n.to_string()),
             (ExprKind::Int(n), FieldType::Int) => Value::Int(*n),
             (ExprKind::Int(n), FieldType::Number) => Value::Float(*n as f64),
@@ -104,7 +104,7 @@ impl Checker<'_> {
             (ExprKind::Path(path), FieldType::Service) if path.segments.len() == 1 => {
                 let name = &path.segments.first()?.name;
                 if self.decls.services.contains_key(name.as_str()) {
-                    Value::Service(name.to_string())
+                    Value::Service(name.as_str().to_owned())
                 } else {
                     let candidates = self.decls.services.keys().map(|k| k.to_string()).collect();
                     self.unknown_reference(path.span, name, "service", candidates);
@@ -115,7 +115,7 @@ impl Checker<'_> {
                 let mut out = Vec::new();
                 for item in items {
                     match &item.kind {
-                        ExprKind::Str(s) => out.push(Value::Str(s.to_string())),
+                        ExprKind::Str(s) => out.push(Value::Str(s.as_str().to_owned())),
                         _ => {
                             self.type_error(item, "a string", &format!("{field}[]"));
                             return None;
@@ -137,8 +137,8 @@ impl Checker<'_> {
         match path.segments.as_slice() {
             [ns, name] if ns.name == "secret" => {
                 if self.decls.secrets.contains_key(name.name.as_str()) {
-                    self.used_secrets.insert(name.name.to_string());
-                    Some(Value::Secret(name.name.to_string()))
+                    self.used_secrets.insert(name.name.as_str().to_owned());
+                    Some(Value::Secret(name.name.as_str().to_owned()))
                 } else {
                     let names = self.decls.secrets.keys().map(|k| k.to_string()).collect();
                     self.unknown_reference(name.span, &name.name, "secret", names);
@@ -199,7 +199,7 @@ impl Checker<'_> {
                 );
                 continue;
             }
-            seen.insert(name.name.to_string(), span);
+            seen.insert(name.name.as_str().to_owned(), span);
             let Some(def) = defs.get(name.name.as_str()) else {
                 self.unknown_field(owner, &name.name, span, defs.keys().map(String::as_str));
                 continue;
@@ -222,7 +222,7 @@ impl Checker<'_> {
             };
             if let Some(value) = value {
                 self.range(&value, def, &name.name, member.span());
-                values.insert(name.name.to_string(), value);
+                values.insert(name.name.as_str().to_owned(), value);
             }
         }
         for (name, def) in defs {
@@ -271,10 +271,10 @@ impl Checker<'_> {
             match member {
                 Member::Field(f) => match &f.value.kind {
                     ExprKind::Str(s) => {
-                        map.insert(f.name.name.to_string(), s.to_string());
+                        map.insert(f.name.name.as_str().to_owned(), s.as_str().to_owned());
                     }
                     ExprKind::Int(n) => {
-                        map.insert(f.name.name.to_string(), n.to_string());
+                        map.insert(f.name.name.as_str().to_owned(), n.to_string());
                     }
                     _ => self.type_error(&f.value, "a string", &format!("{field}.{}", f.name.name)),
                 },
