@@ -238,9 +238,10 @@ impl<'a> Checker<'a> {
 
     /// Cloud Run service names are RFC 1035 labels: no `_`, which Compose names allow.
     fn check_cloud_run_name(&mut self, item: &Item) {
-        let deployed = item.body.members.iter().any(|m| matches!(m, Member::Block(b) if b.name.name == "deploy"));
         let n = &item.name.name;
-        if deployed && n.contains('_') {
+        // The name first: most have no `_`, and reading it is cheaper than the members.
+        if n.contains('_') && item.body.members.iter().any(|m| matches!(m, Member::Block(b) if b.name.name == "deploy"))
+        {
             self.report(
                 Diagnostic::new(&codes::INVALID_NAME, format!("`{n}` cannot name a Cloud Run service"))
                     .at(item.name.span, "`_` is not allowed in Cloud Run")

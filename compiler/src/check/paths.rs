@@ -27,27 +27,7 @@ fn written(expr: &Expr, what: String, root: &'static str) -> Written {
 pub fn run(checker: &mut Checker) {
     let mut found: Vec<Written> = Vec::new();
     for item in checker.decls.services.values() {
-        let service = &item.name.name;
-        for member in &item.body.members {
-            if let Member::Block(b) = member {
-                if b.name.name == "build" {
-                    for m in &b.body.members {
-                        match m {
-                            Member::Field(f) if f.name.name == "context" => {
-                                found.push(written(&f.value, format!("the build context of `{service}`"), PROJECT));
-                            }
-                            Member::Field(f) if f.name.name == "copy" => {
-                                for e in strings(&f.value) {
-                                    found.push(written(e, format!("a `copy` entry of `{service}`"), CONTEXT));
-                                }
-                            }
-                            _ => {}
-                        }
-                    }
-                }
-            }
-        }
-        lists_in(&item.body, service, &mut found);
+        paths_in(&item.body, &item.name.name, true, &mut found);
     }
     for item in checker.decls.secrets.values() {
         for member in &item.body.members {
@@ -79,10 +59,26 @@ pub fn run(checker: &mut Checker) {
     }
 }
 
-/// `mount` and `env_file` lists anywhere in a service (the base, overlays, nested blocks).
-fn lists_in(block: &Block, service: &str, found: &mut Vec<Written>) {
+/// The paths of a service, in one walk of its members: `mount` and `env_file` lists anywhere
+/// (the base, overlays, nested blocks) and, at the top (`top`), the build's context and `copy`.
+fn paths_in(block: &Block, service: &str, top: bool, found: &mut Vec<Written>) {
     for member in &block.members {
         match member {
+            Member::Block(b) if top && b.name.name == "build" => {
+                for m in &b.body.members {
+                    match m {
+                        Member::Field(f) if f.name.name == "context" => {
+                            found.push(written(&f.value, format!("the build context of `{service}`"), PROJECT));
+                        }
+                        Member::Field(f) if f.name.name == "copy" => {
+                            for e in strings(&f.value) {
+                                found.push(written(e, format!("a `copy` entry of `{service}`"), CONTEXT));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
             Member::Field(f) if f.name.name == "mount" => {
                 for e in strings(&f.value) {
                     found.push(Written { mount: true, ..written(e, format!("the mount of `{service}`"), PROJECT) });
@@ -93,7 +89,7 @@ fn lists_in(block: &Block, service: &str, found: &mut Vec<Written>) {
                     found.push(written(e, format!("the `env_file` of `{service}`"), PROJECT));
                 }
             }
-            Member::Block(b) if b.name.name != "build" => lists_in(&b.body, service, found),
+            Member::Block(b) if b.name.name != "build" => paths_in(&b.body, service, false, found),
             _ => {}
         }
     }

@@ -224,7 +224,11 @@ impl<'a> Parser<'a> {
     /// item = keyword name (":" kind)? block
     fn item(&mut self) -> PResult<Item> {
         let keyword = self.ident("a declaration such as `service api { … }`")?;
-        let name = self.ident(&format!("a name after `{}`", keyword.name))?;
+        let name = if matches!(self.peek().tok, Tok::Ident(_)) {
+            self.ident("a name")?
+        } else {
+            return Err(self.error(&format!("a name after `{}`", keyword.name)));
+        };
         let kind = self.kind_annotation()?;
         let body = self.block()?;
         let span = keyword.span.to(body.span);
