@@ -131,12 +131,31 @@ enum Style {
     Literal,
 }
 
+/// Bytes that need a closer look in [`style`] (every other byte is plain text anywhere in a
+/// scalar): controls, `:`, `#`, space and non-ASCII.
+const fn special_bytes() -> [bool; 256] {
+    let mut special = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        special[b] = b < 0x20 || b >= 0x7f || b == b':' as usize || b == b'#' as usize || b == b' ' as usize;
+        b += 1;
+    }
+    special
+}
+
+static SPECIAL: [bool; 256] = special_bytes();
+
 /// The style of a string as a value (`key = false`) or a mapping key.
 fn style(s: &str, key: bool) -> Style {
     let bytes = s.as_bytes();
     let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
         return Style::Single;
     };
+    // Most strings (names, images, paths, URLs without ports) hold no special byte: only their
+    // first byte and what a schema reads them as decide. This runs for every string written.
+    if !bytes.iter().any(|&b| SPECIAL.get(usize::from(b)).copied().unwrap_or(true)) {
+        return if plain_start(bytes) && !ambiguous(s) { Style::Plain } else { Style::Single };
+    }
     let mut newline = false;
     let mut escape = false;
     let mut quote = false;
@@ -181,7 +200,28 @@ fn plain_start(bytes: &[u8]) -> bool {
     match bytes {
         [b'-', b'-', b'-', ..] | [b'.', b'.', b'.', ..] => false,
         [b'-', second, ..] => !matches!(second, b' ' | b'\t'),
-        [first, ..] => !b"-?:,[]{}#&*!|>'\"%@`\\".contains(first),
+        [first, ..] => !matches!(
+            first,
+            b'-' | b'?'
+                | b':'
+                | b','
+                | b'['
+                | b']'
+                | b'{'
+                | b'}'
+                | b'#'
+                | b'&'
+                | b'*'
+                | b'!'
+                | b'|'
+                | b'>'
+                | b'\''
+                | b'"'
+                | b'%'
+                | b'@'
+                | b'`'
+                | b'\\'
+        ),
         [] => false,
     }
 }
