@@ -133,17 +133,9 @@ enum Style {
 
 /// Bytes that need a closer look in [`style`] (every other byte is plain text anywhere in a
 /// scalar): controls, `:`, `#`, space and non-ASCII.
-const fn special_bytes() -> [bool; 256] {
-    let mut special = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        special[b] = b < 0x20 || b >= 0x7f || b == b':' as usize || b == b'#' as usize || b == b' ' as usize;
-        b += 1;
-    }
-    special
+fn special(b: u8) -> bool {
+    matches!(b, 0..=0x1f | 0x7f.. | b':' | b'#' | b' ')
 }
-
-static SPECIAL: [bool; 256] = special_bytes();
 
 /// The style of a string as a value (`key = false`) or a mapping key.
 fn style(s: &str, key: bool) -> Style {
@@ -153,7 +145,7 @@ fn style(s: &str, key: bool) -> Style {
     };
     // Most strings (names, images, paths, URLs without ports) hold no special byte: only their
     // first byte and what a schema reads them as decide. This runs for every string written.
-    if !bytes.iter().any(|&b| SPECIAL.get(usize::from(b)).copied().unwrap_or(true)) {
+    if !bytes.iter().any(|&b| special(b)) {
         return if plain_start(bytes) && !ambiguous(s) { Style::Plain } else { Style::Single };
     }
     let mut newline = false;
