@@ -382,10 +382,12 @@ impl<'a> ComposeBuilder<'a> {
         let runners = if self.env == Env::Test { self.runners()? } else { Vec::new() };
         let services = self.services_in_file(&runners);
 
-        let mut entries = IndexMap::new();
+        // Sized up front: a large project's entries are moved once, not at every doubling.
+        let containers = self.model.stores.len() + services.len() + runners.len();
+        let mut entries = IndexMap::with_capacity(containers);
         let mut volumes = IndexMap::new();
         // What each container waits for, filled in once every health check is known.
-        let mut waits: Vec<(String, Vec<&str>)> = Vec::new();
+        let mut waits: Vec<(String, Vec<&str>)> = Vec::with_capacity(containers);
         let mut host_ports: BTreeSet<u16> = services.iter().filter_map(|s| self.host_port(s)).collect();
         let mut networks = BTreeMap::new();
         let config_names = config_names(self.model);
