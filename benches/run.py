@@ -23,7 +23,7 @@ OUT = os.path.join(ROOT, "target", "bench")
 
 def runs_for(n):
     # Keep the whole benchmark within minutes: fewer runs where one takes seconds.
-    return max(3, RUNS // 3) if n >= 100_000 else RUNS
+    return max(5, RUNS // 2) if n >= 100_000 else RUNS
 
 
 def median_ms(cmd, prepare, runs):
