@@ -111,6 +111,12 @@ fn a_large_project_is_checked_in_two_halves_as_in_one() {
     assert!(text.contains(read));
     text = text.replacen(read, "SERVICE_NAME = secret.token", 1);
     text.push_str("\nsecret token { from = secret_manager(\"token\", version = 1) }\n");
+    // A rule's finding (a plain-text credential, S0123) in each half as well.
+    for name in ["svc-0", "svc-99"] {
+        let at = text.find(&format!("service {name} {{\n")).unwrap_or_else(|| panic!("{name}"));
+        let (before, after) = text.split_at(at);
+        text = format!("{before}{}", after.replacen("LOG_LEVEL = \"info\"", "API_TOKEN = \"plain\"", 1));
+    }
     std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
 
     let compiled = compile_dir(dir.path());
@@ -120,8 +126,15 @@ fn a_large_project_is_checked_in_two_halves_as_in_one() {
         .map(|d| (d.code.code, d.primary.as_ref().map_or(0, |p| compiled.sources.location(p.span).line)))
         .collect();
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
-    let expected: Vec<(&str, usize)> =
-        text.lines().enumerate().filter(|(_, l)| *l == "  portt = 1").map(|(i, _)| ("S0110", i + 1)).collect();
-    assert_eq!(expected.len(), 3);
+    let expected: Vec<(&str, usize)> = text
+        .lines()
+        .enumerate()
+        .filter_map(|(i, l)| match l.trim() {
+            "portt = 1" => Some(("S0110", i + 1)),
+            "API_TOKEN = \"plain\"" => Some(("S0123", i + 1)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(expected.len(), 5);
     assert_eq!(found, expected, "{}", human(&compiled));
 }

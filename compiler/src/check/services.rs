@@ -307,30 +307,8 @@ impl<'a> Checker<'a> {
         project: Option<&Project>,
     ) -> BTreeMap<String, Service> {
         let items: Vec<&Item> = self.decls.services.values().copied().collect();
-        let two_cores = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
-        let services = if items.len() >= crate::emit::PARALLEL_FROM && two_cores {
-            // Services are checked independently of each other: a large project's second half
-            // on another thread, its findings reported after the first half's, as in one pass.
-            let (first, second) = items.split_at(items.len() / 2);
-            let mut fork = self.fork();
-            let (mut services, theirs) = std::thread::scope(|scope| {
-                let theirs = scope.spawn(move || {
-                    let services: Vec<Service> =
-                        second.iter().filter_map(|item| fork.service_decl(item, stores, project)).collect();
-                    (services, fork)
-                });
-                let mine: Vec<Service> =
-                    first.iter().filter_map(|item| self.service_decl(item, stores, project)).collect();
-                // A panic in the checker (a bug) goes on as if it had happened on this thread.
-                (mine, theirs.join().unwrap_or_else(|payload| std::panic::resume_unwind(payload)))
-            });
-            let (theirs, fork) = theirs;
-            self.absorb(fork);
-            services.extend(theirs);
-            services
-        } else {
-            items.iter().filter_map(|item| self.service_decl(item, stores, project)).collect()
-        };
+        // Services are checked independently of each other.
+        let services = self.in_halves(&items, |checker, item| checker.service_decl(item, stores, project));
         // In name order already: the map is built in one pass, not searched per insertion.
         services.into_iter().map(|service| (service.name.clone(), service)).collect()
     }
