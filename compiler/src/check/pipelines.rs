@@ -319,7 +319,7 @@ impl Checker<'_> {
         }
         let service = params.remove("service").and_then(|v| v.as_str().map(str::to_string))?;
         let _ = services;
-        let mut env = BTreeMap::new();
+        let mut env = crate::model::EnvMap::new();
         let mut timeout_ms = None;
         // Without `after`, the parser attaches the step's block to the call:
         // `run(api, "pytest") { timeout = 10m }` — both places hold the step's settings.

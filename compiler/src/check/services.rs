@@ -880,8 +880,8 @@ impl<'a> Checker<'a> {
     }
 
     /// `env { NAME = value }`: strings, numbers, booleans, secrets, store URLs.
-    fn env_block(&mut self, block: &Block, stores: &BTreeMap<String, Store>) -> BTreeMap<String, EnvValue> {
-        let mut out = BTreeMap::new();
+    fn env_block(&mut self, block: &Block, stores: &BTreeMap<String, Store>) -> crate::model::EnvMap {
+        let mut out = crate::model::EnvMap::new();
         let mut seen: BTreeMap<&str, crate::source::Span> = BTreeMap::new();
         for member in &block.members {
             let Member::Field(f) = member else {

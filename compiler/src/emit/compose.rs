@@ -949,7 +949,7 @@ fn production_port(service: &Service) -> Option<u16> {
 /// The environment with `$` doubled, and the secrets it reads. A secret `VAR` becomes
 /// `VAR_FILE=/run/secrets/<secret>` (a name already ending in `_FILE` is kept); it wins over a
 /// plain variable of the same name.
-fn environment(env: &BTreeMap<String, EnvValue>) -> (BTreeMap<Str<'_>, Str<'_>>, Vec<Str<'_>>) {
+fn environment(env: &crate::model::EnvMap) -> (BTreeMap<Str<'_>, Str<'_>>, Vec<Str<'_>>) {
     let mut out = BTreeMap::new();
     let mut secrets = Vec::new();
     for (name, value) in env {

@@ -1960,16 +1960,16 @@ services:
         assert_eq!(web.container.restart.as_deref(), Some("unless-stopped"));
         assert!(!web.container.stdin_open, "`!reset` removed it");
         let env = &web.config(crate::model::Env::Dev).env;
-        assert_eq!(env["LOG_LEVEL"], EnvValue::Text("info".into()));
-        assert_eq!(env["API_URL"], EnvValue::Text("http://api:8000".into()));
+        assert_eq!(env.get("LOG_LEVEL"), Some(&EnvValue::Text("info".into())));
+        assert_eq!(env.get("API_URL"), Some(&EnvValue::Text("http://api:8000".into())));
         assert_eq!(web.depends_on.iter().map(|d| d.target.as_str()).collect::<Vec<_>>(), ["api"]);
 
         let api = &model.services["api"];
         assert_eq!(api.image.as_deref(), Some("ghcr.io/shop/api:1.4"));
         assert_eq!(api.container.entrypoint, ["/entrypoint.sh"]);
         let env = &api.config(crate::model::Env::Dev).env;
-        assert_eq!(env["DATABASE_HOST"], EnvValue::Text("db.internal".into()));
-        assert_eq!(env["API_TOKEN"], EnvValue::Text("dev-token".into()));
+        assert_eq!(env.get("DATABASE_HOST"), Some(&EnvValue::Text("db.internal".into())));
+        assert_eq!(env.get("API_TOKEN"), Some(&EnvValue::Text("dev-token".into())));
         assert!(!env.contains_key("FROM_SHELL"));
         let health = api.container.health_check.as_ref().expect("a health check");
         assert_eq!(health.test, ["CMD-SHELL", "curl -f http://localhost:8000/health || exit 1"]);
