@@ -9,7 +9,8 @@ fn main() {
     let mut out = String::new();
     out.push_str("/// Every file under `stdlib/`, as (path relative to `stdlib/`, text), sorted by path.\n");
     out.push_str("pub static STDLIB_FILES: &[(&str, &str)] = &[\n");
-    for (rel, abs) in files_under(&root.join("stdlib")) {
+    let stdlib = files_under(&root.join("stdlib"));
+    for (rel, abs) in &stdlib {
         writeln!(out, "    ({rel:?}, include_str!({abs:?})),").expect("write to String");
     }
     out.push_str("];\n\n");
@@ -18,9 +19,9 @@ fn main() {
     // the stdlib is a fixed cost of every `sight` run (docs/performance.md).
     out.push_str("/// The kinds of `stdlib/kinds/`, converted to JSON at build time: (path, JSON text).\n");
     out.push_str("pub static STDLIB_KINDS_JSON: &[(&str, &str)] = &[\n");
-    for (rel, abs) in files_under(&root.join("stdlib")) {
+    for (rel, abs) in &stdlib {
         if rel.starts_with("kinds/") && rel.ends_with(".toml") {
-            let text = std::fs::read_to_string(&abs).expect("read a stdlib kind");
+            let text = std::fs::read_to_string(abs).expect("read a stdlib kind");
             let value: toml::Value =
                 toml::from_str(&text).unwrap_or_else(|e| panic!("stdlib/{rel} is not valid TOML: {e}"));
             let json = serde_json::to_string(&value).expect("a TOML value converts to JSON");

@@ -174,7 +174,8 @@ pub fn check(
         volumes,
         templates: stdlib.templates.clone(),
     };
-    rules::run(&model, &mut checker); // The caller decides whether errors remain once lint levels are applied.
+    rules::run(&model, &mut checker);
+    // The caller decides whether errors remain once lint levels are applied.
     (Some(model), checker.diagnostics)
 }
 

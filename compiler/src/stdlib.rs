@@ -507,11 +507,7 @@ impl Stdlib {
         }
         let templates = crate::embedded::STDLIB_FILES.iter().filter(|(path, _)| path.starts_with("templates/"));
         lib.add_files(templates.map(|(p, t)| (p.to_string(), t.to_string())), &mut errors);
-        if errors.is_empty() {
-            Ok(lib)
-        } else {
-            Err(errors)
-        }
+        lib.unless(errors)
     }
 
     /// Reads kinds (`kinds/**/*.toml`) and templates (`templates/*.hbs`) from (path, text) pairs.
@@ -519,8 +515,13 @@ impl Stdlib {
         let mut lib = Stdlib::default();
         let mut errors = Vec::new();
         lib.add_files(files, &mut errors);
+        lib.unless(errors)
+    }
+
+    /// This library, or what was wrong with the files it was read from.
+    fn unless(self, errors: Vec<StdlibError>) -> Result<Stdlib, Vec<StdlibError>> {
         if errors.is_empty() {
-            Ok(lib)
+            Ok(self)
         } else {
             Err(errors)
         }

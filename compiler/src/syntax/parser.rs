@@ -224,11 +224,12 @@ impl<'a> Parser<'a> {
     /// item = keyword name (":" kind)? block
     fn item(&mut self) -> PResult<Item> {
         let keyword = self.ident("a declaration such as `service api { … }`")?;
-        let name = if matches!(self.peek().tok, Tok::Ident(_)) {
-            self.ident("a name")?
-        } else {
+        // The message is formatted only when the name is missing.
+        if !matches!(self.peek().tok, Tok::Ident(_)) {
             return Err(self.error(&format!("a name after `{}`", keyword.name)));
-        };
+        }
+        let (text, span) = self.bump_text();
+        let name = Ident { name: text, span };
         let kind = self.kind_annotation()?;
         let body = self.block()?;
         let span = keyword.span.to(body.span);
