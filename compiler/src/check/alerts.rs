@@ -15,7 +15,7 @@ const SEVERITIES: &[&str] = &["critical", "error", "warning"];
 impl Checker<'_> {
     pub fn alerts(
         &mut self,
-        services: &BTreeMap<String, Service>,
+        services: &Services,
         stores: &BTreeMap<String, Store>,
         channels: &BTreeMap<String, Channel>,
         project: Option<&Project>,
@@ -34,7 +34,7 @@ impl Checker<'_> {
     fn alert(
         &mut self,
         item: &Item,
-        services: &BTreeMap<String, Service>,
+        services: &Services,
         stores: &BTreeMap<String, Store>,
         project: Option<&Project>,
     ) -> Option<Alert> {

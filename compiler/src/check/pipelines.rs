@@ -65,7 +65,7 @@ pub fn is_migration(step: &Step) -> bool {
 impl Checker<'_> {
     pub fn pipelines(
         &mut self,
-        services: &BTreeMap<String, Service>,
+        services: &Services,
         stores: &BTreeMap<String, Store>,
         project: Option<&Project>,
     ) -> BTreeMap<String, Pipeline> {
@@ -80,7 +80,7 @@ impl Checker<'_> {
         out
     }
 
-    fn pipeline(&mut self, item: &Item, services: &BTreeMap<String, Service>) -> Option<Pipeline> {
+    fn pipeline(&mut self, item: &Item, services: &Services) -> Option<Pipeline> {
         let mut trigger = Trigger::Manual;
         let mut machine = None;
         let mut timeout_ms = 3_600_000;
@@ -256,7 +256,7 @@ impl Checker<'_> {
         action: &Expr,
         body: Option<&crate::syntax::ast::Block>,
         span: Span,
-        services: &BTreeMap<String, Service>,
+        services: &Services,
     ) -> Option<Step> {
         let ExprKind::Call(call) = &action.kind else {
             self.type_error(action, "a step action such as `run(api, \"pytest\")`", name);
@@ -386,7 +386,7 @@ impl Checker<'_> {
 
     /// Adds the edges a reader expects without writing them: build before anything that uses
     /// the image, push before deploy, deploy before smoke.
-    fn implied_edges(&mut self, steps: &mut [Step], services: &BTreeMap<String, Service>) {
+    fn implied_edges(&mut self, steps: &mut [Step], services: &Services) {
         let by_role = |steps: &[Step], role: StepRole, service: &str| -> Vec<String> {
             steps.iter().filter(|s| s.role == role && s.service == service).map(|s| s.name.clone()).collect()
         };
@@ -467,7 +467,7 @@ impl Checker<'_> {
         &mut self,
         steps: &mut [Step],
         handlers: &[&crate::syntax::ast::OnFailure],
-        services: &BTreeMap<String, Service>,
+        services: &Services,
     ) {
         let _ = services;
         for handler in handlers {

@@ -101,7 +101,7 @@ fn step_decl<'a>(checker: &Checker<'a>, pipeline: &Pipeline, step: &str) -> Opti
 /// S0132: one host port published twice in one Compose file. A clash in both files is one
 /// mistake: it is reported once, at the later declaration.
 fn duplicate_host_ports(model: &Model, checker: &mut Checker) {
-    let mut services: Vec<&Service> = model.services.values().collect();
+    let mut services: Vec<&Service> = model.services.values().map(|s| &**s).collect();
     services.sort_by_key(|s| s.span);
     // (later service, earlier service, port) → the two services and the files they clash in.
     type Clash<'m> = (&'m Service, &'m Service, Vec<&'static str>);

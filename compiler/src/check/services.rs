@@ -301,14 +301,11 @@ impl<'a> Checker<'a> {
         }
     }
 
-    pub fn services(
-        &mut self,
-        stores: &BTreeMap<String, Store>,
-        project: Option<&Project>,
-    ) -> BTreeMap<String, Service> {
+    pub fn services(&mut self, stores: &BTreeMap<String, Store>, project: Option<&Project>) -> Services {
         let items: Vec<&Item> = self.decls.services.values().copied().collect();
         // Services are checked independently of each other.
-        let services = self.in_halves(&items, |checker, item| checker.service_decl(item, stores, project));
+        let services =
+            self.in_halves(&items, |checker, item| checker.service_decl(item, stores, project).map(Box::new));
         // In name order already: the map is built in one pass, not searched per insertion.
         services.into_iter().map(|service| (service.name.clone(), service)).collect()
     }

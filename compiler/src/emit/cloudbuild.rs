@@ -374,7 +374,11 @@ impl<'a> Lowering<'a> {
     }
 
     fn service(&self, name: &str) -> Result<&'a Service, InternalError> {
-        self.model.services.get(name).ok_or_else(|| InternalError(format!("service `{name}` is not declared")))
+        self.model
+            .services
+            .get(name)
+            .map(|s| &**s)
+            .ok_or_else(|| InternalError(format!("service `{name}` is not declared")))
     }
 
     /// `<registry>/<service>:<build tag>`, or the service's prebuilt image.

@@ -74,6 +74,7 @@
 //!   <service>-test <service>-test`, or `run --rm <service>-test <command>`.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
 use indexmap::IndexMap;
@@ -95,9 +96,8 @@ const SECRETS_DIR: &str = "/run/secrets";
 pub fn emit(model: &Model, dir: &str) -> Result<Vec<Artifact>, InternalError> {
     let root = root_from(dir)?;
     let one = |env: Env| -> Result<Artifact, InternalError> {
-        let (file, usage) = ComposeBuilder { model, env, root: &root }.file()?;
-        let header = format!("{}{}\n", crate::emit::header::header(model, "#"), usage);
-        Ok(Artifact { path: join(dir, file_name(env)), contents: crate::emit::yaml::document(&header, &file)? })
+        let contents = ComposeBuilder { model, env, root: &root }.document()?;
+        Ok(Artifact { path: join(dir, file_name(env)), contents })
     };
     // A large project's three files are built on threads of their own: on two cores its
     // Compose build takes about 0.7 of the time, for about a sixth more peak memory.
@@ -115,10 +115,17 @@ fn file_name(env: Env) -> &'static str {
 // ---------------------------------------------------------------------------------------------
 // The Compose file, as typed values in the order the keys are written.
 
+/// The first keys of a file: its name and its containers (written one at a time).
 #[derive(Serialize)]
-struct ComposeFile<'a> {
+struct Head<'c, 'a> {
     name: String,
-    services: IndexMap<Str<'a>, ComposeService<'a>>,
+    services: &'c Containers<'c, 'a>,
+}
+
+/// The top-level declarations after `services`: what the containers use, known once they are
+/// all written.
+#[derive(Serialize)]
+struct Tail {
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
     volumes: IndexMap<String, VolumeSpec>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -127,6 +134,12 @@ struct ComposeFile<'a> {
     configs: BTreeMap<String, SecretSource>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     networks: BTreeMap<String, NetworkSpec>,
+}
+
+impl Tail {
+    fn is_empty(&self) -> bool {
+        self.volumes.is_empty() && self.secrets.is_empty() && self.configs.is_empty() && self.networks.is_empty()
+    }
 }
 
 /// A top-level network: Compose's defaults unless the spec declares it.
@@ -377,74 +390,68 @@ struct ComposeBuilder<'a> {
 }
 
 impl<'a> ComposeBuilder<'a> {
-    /// The file and its usage comment line.
-    fn file(&self) -> Result<(ComposeFile<'a>, String), InternalError> {
+    /// The file's text: header, name, containers, then the volumes, secrets, configs and
+    /// networks they use. Each service's entry is built, written and dropped in turn: a large
+    /// project's file is never held as typed values, only as text.
+    fn document(&self) -> Result<String, InternalError> {
         let runners = if self.env == Env::Test { self.runners()? } else { Vec::new() };
         let services = self.services_in_file(&runners);
-
-        // Sized up front: a large project's entries are moved once, not at every doubling.
-        let containers = self.model.stores.len() + services.len() + runners.len();
-        let mut entries = IndexMap::with_capacity(containers);
-        let mut volumes = IndexMap::new();
-        // What each container waits for, filled in once every health check is known.
-        let mut waits: Vec<(String, Vec<&str>)> = Vec::with_capacity(containers);
-        let mut host_ports: BTreeSet<u16> = services.iter().filter_map(|s| self.host_port(s)).collect();
-        let mut networks = BTreeMap::new();
         let config_names = config_names(self.model);
+        let mut found = Found::default();
+        // Stores first (few, each with a health check): they take their host ports after
+        // every service's.
+        let mut host_ports: BTreeSet<u16> = services.iter().filter_map(|s| self.host_port(s)).collect();
+        let mut stores = Vec::with_capacity(self.model.stores.len());
         for store in self.model.stores.values() {
-            let mut entry = self.store(store, &mut host_ports, &mut volumes);
-            self.container(&mut entry, &store.container, &mut volumes, &mut networks);
-            entries.insert(Cow::Borrowed(store.name.as_str()), entry);
+            let mut entry = self.store(store, &mut host_ports, &mut found.volumes);
+            self.container(&mut entry, &store.container, &mut found.volumes, &mut found.networks);
+            found.record(&entry);
+            stores.push((store.name.as_str(), entry));
         }
-        for service in &services {
-            let mut entry = self.service(service)?;
-            self.container(&mut entry, &service.container, &mut volumes, &mut networks);
-            entry.configs = config_mounts(service, &config_names);
-            entries.insert(Cow::Borrowed(service.name.as_str()), entry);
-            waits.push((service.name.clone(), service.depends_on.iter().map(|d| d.target.as_str()).collect()));
-        }
-        for runner in &runners {
-            let mut entry = self.runner(runner);
-            if !runner.boot_test {
-                // The tests run the service's code, which reads its configuration files.
-                entry.configs = config_mounts(runner.service, &config_names);
-            }
-            // The runner reaches its service over the networks the service is on.
-            entry.networks = ServiceNetworks::List(runner.service.container.networks.clone());
-            entries.insert(Cow::Owned(runner.name()), entry);
-            let targets = if runner.boot_test {
-                vec![runner.service.name.as_str()]
-            } else {
-                runner.service.depends_on.iter().map(|d| d.target.as_str()).collect()
-            };
-            waits.push((runner.name(), targets));
-        }
-        // `service_healthy` exactly where this file gives the dependency a health check.
-        let healthy: BTreeSet<Str> =
-            entries.iter().filter(|(_, e)| e.healthcheck.is_some()).map(|(name, _)| name.clone()).collect();
+        // `service_healthy` exactly where this file gives the dependency a health check: known
+        // before the entries are built, and checked against each as it is.
+        let healthy: BTreeSet<&str> = stores
+            .iter()
+            .filter(|(_, e)| e.healthcheck.is_some())
+            .map(|(name, _)| *name)
+            .chain(services.iter().filter(|s| self.has_healthcheck(s)).map(|s| s.name.as_str()))
+            .collect();
         // A one-shot job is waited for until it exits successfully.
         let jobs: BTreeSet<&str> =
             self.model.services.values().filter(|s| s.container.job).map(|s| s.name.as_str()).collect();
-        for (name, targets) in waits {
-            if let Some(entry) = entries.get_mut(name.as_str()) {
-                entry.depends_on = targets
-                    .into_iter()
-                    .map(|target| {
-                        let condition = if jobs.contains(target) {
-                            "service_completed_successfully"
-                        } else if healthy.contains(target) {
-                            "service_healthy"
-                        } else {
-                            "service_started"
-                        };
-                        (Cow::Borrowed(target), DependsOn { condition })
-                    })
-                    .collect();
-            }
-        }
-        let granted: BTreeSet<String> =
-            entries.values().flat_map(|e| e.secrets.iter().map(|s| s.to_string())).collect();
+        let containers = Containers {
+            builder: self,
+            stores,
+            services,
+            runners: &runners,
+            healthy,
+            jobs,
+            config_names: &config_names,
+            found: RefCell::new(found),
+            failure: RefCell::new(None),
+        };
 
+        let header = format!("{}{}\n", crate::emit::header::header(self.model, "#"), self.usage(&runners));
+        // About 550 bytes per container in the workload of docs/performance.md: the text grows
+        // in place instead of being copied at every doubling.
+        let entries = containers.stores.len() + containers.services.len() + runners.len();
+        let mut out = String::with_capacity(header.len() + 600 * entries + 1024);
+        out.push_str(&header);
+        let head = Head { name: self.project_name(), services: &containers };
+        if let Err(e) = crate::emit::yaml::write(&mut out, &head) {
+            return Err(containers.failure.into_inner().unwrap_or(e));
+        }
+        let tail = self.tail(containers.found.into_inner(), &config_names)?;
+        if !tail.is_empty() {
+            crate::emit::yaml::write(&mut out, &tail)?;
+        }
+        Ok(out)
+    }
+
+    /// The top-level declarations of what the containers use. Declared volumes and networks
+    /// carry their settings; the others have Compose's defaults.
+    fn tail(&self, found: Found, config_names: &BTreeMap<String, String>) -> Result<Tail, InternalError> {
+        let Found { mut volumes, mut networks, secrets: granted, configs: mounted } = found;
         let mut secrets = BTreeMap::new();
         for name in granted {
             let secret = self
@@ -459,13 +466,11 @@ impl<'a> ComposeBuilder<'a> {
             secrets.insert(name, spec);
         }
         // Configs, like secrets, are declared once at the top and granted per container.
-        let mut configs = BTreeMap::new();
-        for (source, name) in &config_names {
-            if entries.values().any(|e| e.configs.iter().any(|c| &c.source == name)) {
-                configs.insert(name.clone(), SecretSource { file: self.rebase(source) });
-            }
-        }
-        // Declared volumes and networks carry their settings; the others have Compose's defaults.
+        let configs = config_names
+            .iter()
+            .filter(|(_, name)| mounted.contains(name.as_str()))
+            .map(|(source, name)| (name.clone(), SecretSource { file: self.rebase(source) }))
+            .collect();
         for volume in self.model.volumes.values() {
             volumes.insert(
                 volume.name.clone(),
@@ -488,8 +493,47 @@ impl<'a> ComposeBuilder<'a> {
                 },
             );
         }
-        let file = ComposeFile { name: self.project_name(), services: entries, volumes, secrets, configs, networks };
-        Ok((file, self.usage(&runners)))
+        Ok(Tail { volumes, secrets, configs, networks })
+    }
+
+    /// Whether `service`'s entry in this file gets a health check: its own command, or `health`
+    /// with a probe ([`Self::service`] writes exactly these).
+    fn has_healthcheck(&self, service: &Service) -> bool {
+        if service.container.health_check.is_some() {
+            return true;
+        }
+        if service.health.is_none() {
+            return false;
+        }
+        match &service.build {
+            Some(_) => {
+                let target = if self.env == Env::Dev { Target::Development } else { Target::Production };
+                container_port(service, target).is_some() && probe_argv(service, target).is_some()
+            }
+            None => service.port.is_some(),
+        }
+    }
+
+    /// `depends_on` of a container waiting for `targets`, each with its condition.
+    fn depends_on<'t>(
+        &self,
+        targets: impl IntoIterator<Item = &'t str>,
+        healthy: &BTreeSet<&str>,
+        jobs: &BTreeSet<&str>,
+    ) -> IndexMap<Str<'t>, DependsOn> {
+        targets
+            .into_iter()
+            .map(|target| {
+                let condition = if jobs.contains(target) {
+                    "service_completed_successfully"
+                } else if healthy.contains(target) {
+                    "service_healthy"
+                } else {
+                    "service_started"
+                };
+                (Cow::Borrowed(target), DependsOn { condition })
+            })
+            .collect()
     }
 
     /// `<project>`, `<project>-prod`, `<project>-test`: Compose project names allow lowercase
@@ -540,7 +584,7 @@ impl<'a> ComposeBuilder<'a> {
     /// file, those the runners need (boot-tested services and dependencies, transitively).
     fn services_in_file(&self, runners: &[Runner]) -> Vec<&'a Service> {
         if self.env != Env::Test {
-            return self.model.services.values().collect();
+            return self.model.services.values().map(|s| &**s).collect();
         }
         let mut needed = BTreeSet::new();
         let mut pending: Vec<&str> = Vec::new();
@@ -558,7 +602,7 @@ impl<'a> ComposeBuilder<'a> {
                 pending.extend(service.depends_on.iter().filter(|d| !d.target_is_store).map(|d| d.target.as_str()));
             }
         }
-        self.model.services.values().filter(|s| needed.contains(s.name.as_str())).collect()
+        self.model.services.values().map(|s| &**s).filter(|s| needed.contains(s.name.as_str())).collect()
     }
 
     /// Test runners: services a `compose_test` step targets, and built services with a probe.
@@ -832,14 +876,7 @@ impl<'a> ComposeBuilder<'a> {
         port: Option<u16>,
     ) -> Result<Option<Vec<String>>, InternalError> {
         let (Some(health), Some(port)) = (&service.health, port) else { return Ok(None) };
-        let Some(runtime) = service.build.as_ref().and_then(|b| b.runtime.runtime.as_ref()) else { return Ok(None) };
-        let argv = match target {
-            Target::Development if !runtime.dev_probe.is_empty() => &runtime.dev_probe,
-            _ => &runtime.probe,
-        };
-        if argv.is_empty() {
-            return Ok(None);
-        }
+        let Some(argv) = probe_argv(service, target) else { return Ok(None) };
         // Half of Docker's timeout, at least 1 s, in whole seconds: the Dockerfile emitter's
         // number, so that the HEALTHCHECK and the Compose health check are the same command.
         let probe_timeout = (health.timeout_ms / 2000).max(1);
@@ -870,6 +907,119 @@ impl<'a> ComposeBuilder<'a> {
             None => dollars(mount).into_owned(),
         }
     }
+}
+
+/// The containers of one file, serialized as the `services` mapping: each service's and
+/// runner's entry is built when it is written and dropped after.
+struct Containers<'c, 'a> {
+    builder: &'c ComposeBuilder<'a>,
+    stores: Vec<(&'a str, ComposeService<'a>)>,
+    services: Vec<&'a Service>,
+    runners: &'c [Runner<'a>],
+    healthy: BTreeSet<&'a str>,
+    jobs: BTreeSet<&'a str>,
+    config_names: &'c BTreeMap<String, String>,
+    /// What the entries written so far use.
+    found: RefCell<Found>,
+    /// The emitter's own failure while writing, returned as it is (not as a YAML error).
+    failure: RefCell<Option<InternalError>>,
+}
+
+/// The volumes, networks, secrets and configs the containers use, gathered as they are built.
+#[derive(Default)]
+struct Found {
+    /// In the order they are first used: the stores' data volumes, then the services'.
+    volumes: IndexMap<String, VolumeSpec>,
+    networks: BTreeMap<String, NetworkSpec>,
+    secrets: BTreeSet<String>,
+    configs: BTreeSet<String>,
+}
+
+impl Found {
+    fn record(&mut self, entry: &ComposeService) {
+        for secret in &entry.secrets {
+            if !self.secrets.contains(secret.as_ref()) {
+                self.secrets.insert(secret.to_string());
+            }
+        }
+        for config in &entry.configs {
+            if !self.configs.contains(&config.source) {
+                self.configs.insert(config.source.clone());
+            }
+        }
+    }
+}
+
+impl<'a> Containers<'_, 'a> {
+    fn service(&self, service: &'a Service) -> Result<ComposeService<'a>, InternalError> {
+        let b = self.builder;
+        let mut entry = b.service(service)?;
+        let mut found = self.found.borrow_mut();
+        let Found { volumes, networks, .. } = &mut *found;
+        b.container(&mut entry, &service.container, volumes, networks);
+        entry.configs = config_mounts(service, self.config_names);
+        if entry.healthcheck.is_some() != self.healthy.contains(service.name.as_str()) {
+            return Err(InternalError(format!("the health check of `{}` was foreseen wrongly", service.name)));
+        }
+        entry.depends_on =
+            b.depends_on(service.depends_on.iter().map(|d| d.target.as_str()), &self.healthy, &self.jobs);
+        found.record(&entry);
+        Ok(entry)
+    }
+
+    fn runner(&self, runner: &Runner<'a>) -> ComposeService<'a> {
+        let mut entry = self.builder.runner(runner);
+        if !runner.boot_test {
+            // The tests run the service's code, which reads its configuration files.
+            entry.configs = config_mounts(runner.service, self.config_names);
+        }
+        // The runner reaches its service over the networks the service is on.
+        entry.networks = ServiceNetworks::List(runner.service.container.networks.clone());
+        entry.depends_on = if runner.boot_test {
+            self.builder.depends_on([runner.service.name.as_str()], &self.healthy, &self.jobs)
+        } else {
+            let targets = runner.service.depends_on.iter().map(|d| d.target.as_str());
+            self.builder.depends_on(targets, &self.healthy, &self.jobs)
+        };
+        self.found.borrow_mut().record(&entry);
+        entry
+    }
+
+    /// Keeps the emitter's failure for [`ComposeBuilder::document`] and stops the writer.
+    fn fail<E: serde::ser::Error>(&self, failure: InternalError) -> E {
+        let error = E::custom(&failure.0);
+        *self.failure.borrow_mut() = Some(failure);
+        error
+    }
+}
+
+impl Serialize for Containers<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.stores.len() + self.services.len() + self.runners.len()))?;
+        for (name, entry) in &self.stores {
+            map.serialize_entry(name, entry)?;
+        }
+        for service in &self.services {
+            let entry = self.service(service).map_err(|e| self.fail(e))?;
+            map.serialize_entry(service.name.as_str(), &entry)?;
+        }
+        for runner in self.runners {
+            map.serialize_entry(&runner.name(), &self.runner(runner))?;
+        }
+        map.end()
+    }
+}
+
+/// The runtime's probe command for `target` (`dev_probe` for the development image, when the
+/// runtime has one); `None` when it has none.
+fn probe_argv(service: &Service, target: Target) -> Option<&[String]> {
+    let runtime = service.build.as_ref()?.runtime.runtime.as_ref()?;
+    let argv = match target {
+        Target::Development if !runtime.dev_probe.is_empty() => &runtime.dev_probe,
+        _ => &runtime.probe,
+    };
+    (!argv.is_empty()).then_some(argv.as_slice())
 }
 
 /// The health check of a prebuilt image: sight does not know its tools, so it asks busybox or
