@@ -123,7 +123,7 @@ impl Checker<'_> {
                             _ => options.read_only = flag,
                         }
                     }
-                    _ => self.wrong_form(name, f.span, true),
+                    _ => self.wrong_form(name, f.span(), true),
                 }
             }
             (_, other) => self.wrong_form(name, other.span(), false),

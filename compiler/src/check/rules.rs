@@ -131,7 +131,7 @@ fn duplicate_host_ports(model: &Model, checker: &mut Checker) {
             let env = if env == "dev" { Env::Dev } else { Env::Prod };
             service_field(checker, s, Some(env), "publish")
                 .or_else(|| service_field(checker, s, Some(env), "port"))
-                .map_or(s.span, |f| f.span)
+                .map_or(s.span, |f| f.span())
         };
         let env = envs.first().copied().unwrap_or("dev");
         let (second_at, first_at) = (at(second, env), at(first, env));
@@ -400,7 +400,7 @@ fn build_time_variables_at_runtime(service: &Service, build: &Build, checker: &m
     // Not in dev: the Vite dev server reads `VITE_*` from its environment when it serves.
     for env in [Env::Prod, Env::Test] {
         if let Some(name) = service.config(env).env.keys().find(|n| n.starts_with("VITE_")) {
-            let at = service_field(checker, service, Some(env), name).map_or(service.span, |f| f.span);
+            let at = service_field(checker, service, Some(env), name).map_or(service.span, |f| f.span());
             checker.report(
                 Diagnostic::new(
                     &codes::BUILD_TIME_VARIABLE_AT_RUNTIME,
@@ -539,7 +539,7 @@ fn compose_host_in_production(service: &Service, deploy: &Deploy, checker: &mut 
         if deploy.env.contains_key(name) {
             continue;
         }
-        let span = service_field(checker, service, Some(Env::Prod), name).map_or(service.span, |f| f.span);
+        let span = service_field(checker, service, Some(Env::Prod), name).map_or(service.span, |f| f.span());
         checker.report(
             Diagnostic::new(
                 &codes::COMPOSE_HOST_IN_PRODUCTION,
@@ -585,7 +585,7 @@ fn command_binding(service: &Service, checker: &mut Checker) {
                         if inline.is_none() { next.as_deref().and_then(|n| list_item(&f.value, n)) } else { None };
                     Some(second.map_or(first, |s| first.to(s)))
                 })
-                .or(written.map(|f| f.span))
+                .or(written.map(|f| f.span()))
                 .unwrap_or(service.span);
             let (host, bound_port) = match flag.as_str() {
                 "--port" | "-p" => (None, value.as_deref().and_then(|v| v.parse::<u16>().ok())),
@@ -656,7 +656,7 @@ fn credentials_in_plain_env(service: &Service, checker: &mut Checker) {
             if let EnvValue::Text(text) = value {
                 if !text.is_empty() && !name.ends_with("_FILE") && MARKERS.iter().any(|m| contains(name, m)) {
                     // Point at the `NAME = "…"` entry itself when it can be found.
-                    let span = service_field(checker, service, Some(env), name).map_or(service.span, |f| f.span);
+                    let span = service_field(checker, service, Some(env), name).map_or(service.span, |f| f.span());
                     checker.report(
                         Diagnostic::new(&codes::SECRET_IN_PLAIN_ENV, format!("`{name}` of `{}` holds a plain-text credential", service.name))
                             .at(span, "a credential in plain text")
@@ -792,7 +792,7 @@ fn async_migration_driver(model: &Model, pipeline: &Pipeline, checker: &mut Chec
             if let Some(f) = written {
                 let whose =
                     if in_step { "set in the step".to_string() } else { format!("inherited from `{}`", step.service) };
-                d = d.with_label(f.span, format!("async driver, {whose}"));
+                d = d.with_label(f.span(), format!("async driver, {whose}"));
             }
             let fix = format!("{name} = {store}.url(driver = \"{sync}\")");
             checker.report(d.with_help(if in_step {
@@ -848,7 +848,7 @@ fn step_env_span(checker: &Checker, pipeline: &Pipeline, step: &Step, name: &str
         .into_iter()
         .chain(decl.body.as_ref())
         .find_map(|b| find_field(b, name, &[]))
-        .map_or(step.span, |f| f.span)
+        .map_or(step.span, |f| f.span())
 }
 
 /// S0158: a step after a smoke test whose failure `on_failure` handles. That smoke test exits 1

@@ -448,14 +448,14 @@ impl<'a> Checker<'a> {
                 ("depends_on", Member::Field(f)) => depends_on = self.dependencies(&f.value, &name),
                 ("configs", Member::Field(f)) => {
                     files = self.config_files(&f.value);
-                    files_span = Some(f.span);
+                    files_span = Some(f.span());
                 }
                 (other, Member::Field(f)) if !is_service_field(other) => self.unknown_service_field(&f.name),
                 (other, Member::Block(b)) if !is_service_field(other) => self.unknown_service_field(&b.name),
                 (other, m) => {
                     let expect_block = ["build", "deploy", "env", "dev", "prod", "test"].contains(&other);
                     let span = match m {
-                        Member::Field(f) => f.span,
+                        Member::Field(f) => f.span(),
                         Member::Block(b) => b.name.span,
                         _ => m.span(),
                     };
@@ -1136,7 +1136,7 @@ fn split_member(block: &Block, name: &str) -> (Option<Block>, Block) {
 /// The span of the field or map entry `name` anywhere in a block.
 pub fn find_field_span(block: &Block, name: &str) -> Option<crate::source::Span> {
     block.members.iter().find_map(|m| match m {
-        Member::Field(f) if f.name.name == name => Some(f.span),
+        Member::Field(f) if f.name.name == name => Some(f.span()),
         Member::Block(b) => find_field_span(&b.body, name),
         _ => None,
     })

@@ -63,7 +63,7 @@ pub enum Member {
 impl Member {
     pub fn span(&self) -> Span {
         match self {
-            Member::Field(f) => f.span,
+            Member::Field(f) => f.span(),
             Member::Block(b) => b.span,
             Member::Step(s) => s.span,
             Member::OnFailure(o) => o.span,
@@ -72,11 +72,18 @@ impl Member {
     }
 }
 
+/// `name = value`. Its span runs from the name to the end of the value ([`Field::span`]): not
+/// stored, since fields are most of a tree.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Field {
     pub name: Ident,
     pub value: Expr,
-    pub span: Span,
+}
+
+impl Field {
+    pub fn span(&self) -> Span {
+        self.name.span.to(self.value.span)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -146,7 +153,8 @@ pub enum ExprKind {
     Size(u64),
     /// The number before `%` (`1%` is 1.0).
     Percent(f64),
-    List(Vec<Expr>),
+    /// Boxed as a slice (two words, not three), so that an expression fits in 40 bytes.
+    List(Box<[Expr]>),
     Path(Box<Path>),
     Call(Box<Call>),
     /// A value the parser could not read; a diagnostic was already reported.

@@ -306,14 +306,14 @@ impl<'a> Parser<'a> {
             let name = Ident { name: key, span };
             self.bump();
             let value = self.expr()?;
-            return Ok(Member::Field(Field { span: name.span.to(value.span), name, value }));
+            return Ok(Member::Field(Field { name, value }));
         }
         let name = self.ident("a field name")?;
         match self.peek().tok {
             Tok::Eq => {
                 self.bump();
                 let value = self.expr()?;
-                Ok(Member::Field(Field { span: name.span.to(value.span), name, value }))
+                Ok(Member::Field(Field { name, value }))
             }
             // `port: 8000` (a YAML habit): a colon followed by a value, not by a kind name.
             Tok::Colon if !matches!(self.peek_next(), Tok::Ident(_)) => {
@@ -491,7 +491,7 @@ impl<'a> Parser<'a> {
         }
         let close = self.bump();
         self.leave();
-        Ok(Expr { kind: ExprKind::List(items), span: open.to(close) })
+        Ok(Expr { kind: ExprKind::List(items.into_boxed_slice()), span: open.to(close) })
     }
 
     /// call = path "(" (arg ("," arg)*)? ")" block?
