@@ -5,7 +5,7 @@
 use crate::check::Checker;
 use crate::diagnostics::{codes, Diagnostic};
 use crate::paths::{mount_host, relative, Escape};
-use crate::syntax::ast::{Block, Expr, ExprKind, Member};
+use crate::syntax::ast::{Block, Expr, ExprKind, Item, Member};
 
 /// What a path is relative to, for messages.
 const PROJECT: &str = "the project root";
@@ -24,11 +24,17 @@ fn written(expr: &Expr, what: String, root: &'static str) -> Written {
     Written { expr: expr.clone(), what, root, mount: false }
 }
 
+/// The paths of one service: checked with its lowering ([`Checker::services`]), while its
+/// nodes are in the cache.
+pub fn service(checker: &mut Checker, item: &Item) {
+    let mut found: Vec<Written> = Vec::new();
+    paths_in(&item.body, &item.name.name, true, &mut found);
+    report(checker, found);
+}
+
+/// The files of secrets.
 pub fn run(checker: &mut Checker) {
     let mut found: Vec<Written> = Vec::new();
-    for item in checker.decls.services.values() {
-        paths_in(&item.body, &item.name.name, true, &mut found);
-    }
     for item in checker.decls.secrets.values() {
         for member in &item.body.members {
             if let Member::Field(f) = member {
@@ -38,6 +44,10 @@ pub fn run(checker: &mut Checker) {
             }
         }
     }
+    report(checker, found);
+}
+
+fn report(checker: &mut Checker, found: Vec<Written>) {
     for Written { expr, what, root, mount } in found {
         let ExprKind::Str(text) = &expr.kind else { continue };
         let path = if mount { mount_host(text) } else { text.as_str() };

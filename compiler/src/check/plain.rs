@@ -8,19 +8,27 @@
 
 use crate::check::Checker;
 use crate::diagnostics::{codes, Diagnostic};
-use crate::syntax::ast::{Block, Expr, ExprKind, Member};
+use crate::syntax::ast::{Block, Expr, ExprKind, Item, Member};
 
-pub fn run(checker: &mut Checker) {
+/// The build strings of one service: checked with its lowering ([`Checker::services`]),
+/// while its nodes are in the cache.
+pub fn service(checker: &mut Checker, item: &Item) {
     let mut found = Vec::new();
-    for item in checker.decls.services.values() {
-        for member in &item.body.members {
-            if let Member::Block(b) = member {
-                if b.name.name == "build" {
-                    control_characters(&b.body, &item.name.name, &mut found);
-                }
+    for member in &item.body.members {
+        if let Member::Block(b) = member {
+            if b.name.name == "build" {
+                control_characters(&b.body, &item.name.name, &mut found);
             }
         }
     }
+    for d in found {
+        checker.report(d);
+    }
+}
+
+/// The `gcp` settings of the project.
+pub fn run(checker: &mut Checker) {
+    let mut found = Vec::new();
     if let Some(project) = checker.decls.project {
         for member in &project.body.members {
             let Member::Block(gcp) = member else { continue };
