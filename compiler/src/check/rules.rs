@@ -101,28 +101,34 @@ fn step_decl<'a>(checker: &Checker<'a>, pipeline: &Pipeline, step: &str) -> Opti
 /// S0132: one host port published twice in one Compose file. A clash in both files is one
 /// mistake: it is reported once, at the later declaration.
 fn duplicate_host_ports(model: &Model, checker: &mut Checker) {
-    let mut services: Vec<&Service> = model.services.values().map(|s| &**s).collect();
-    services.sort_by_key(|s| s.span);
+    const ENVS: [Env; 2] = [Env::Dev, Env::Prod];
+    // Each service's published ports, read once and sorted in declaration order: sorting the
+    // services themselves would follow a pointer at every comparison (a third of the rules'
+    // time at 10,000 services).
+    let mut published: Vec<(Span, [Option<u16>; 2], &Service)> =
+        model.services.values().map(|s| (s.span, ENVS.map(|env| s.config(env).publish), &**s)).collect();
+    published.sort_by_key(|(span, ..)| *span);
     // (later service, earlier service, port) → the two services and the files they clash in.
     type Clash<'m> = (&'m Service, &'m Service, Vec<&'static str>);
     let mut clashes: BTreeMap<(Span, Span, u16), Clash> = BTreeMap::new();
-    for env in [Env::Dev, Env::Prod] {
-        let mut seen: BTreeMap<u16, &Service> = BTreeMap::new();
-        for service in &services {
-            let Some(port) = service.config(env).publish else {
-                continue;
-            };
-            match seen.get(&port) {
-                Some(first) => {
-                    clashes
-                        .entry((service.span, first.span, port))
-                        .or_insert((first, service, Vec::new()))
-                        .2
-                        .push(env.name());
-                }
-                None => {
-                    seen.insert(port, service);
-                }
+    for (file, env) in ENVS.into_iter().enumerate() {
+        // (host port, index in `published`), sorted: the first of each port published it first.
+        let mut by_port: Vec<(u16, usize)> = published
+            .iter()
+            .enumerate()
+            .filter_map(|(index, (_, ports, _))| Some((ports.get(file).copied().flatten()?, index)))
+            .collect();
+        by_port.sort_unstable();
+        for run in by_port.chunk_by(|a, b| a.0 == b.0) {
+            let Some((&(port, first), later)) = run.split_first() else { continue };
+            let Some(&(first_span, _, first_service)) = published.get(first) else { continue };
+            for &(_, index) in later {
+                let Some(&(span, _, service)) = published.get(index) else { continue };
+                clashes
+                    .entry((span, first_span, port))
+                    .or_insert((first_service, service, Vec::new()))
+                    .2
+                    .push(env.name());
             }
         }
     }
