@@ -236,9 +236,9 @@ impl<'a> Checker<'a> {
             }
         }
         // Stores, services, channels, pipelines and alerts share one namespace: Compose
-        // service names and references like `postgres.url` must be unambiguous.
-        // Only looked up: a hash map (the clashes are reported in the tables' order).
-        let mut owners: std::collections::HashMap<&str, (&str, Span)> = std::collections::HashMap::new();
+        // service names and references like `postgres.url` must be unambiguous. A name clashes
+        // with its first owner in the tables' order. The tables are sorted maps: each pair is
+        // compared from its smaller side, so a large project's services are not all hashed.
         let tables = [
             ("store", &self.decls.stores),
             ("service", &self.decls.services),
@@ -247,12 +247,19 @@ impl<'a> Checker<'a> {
             ("alert", &self.decls.alerts),
         ];
         let mut clashes = Vec::new();
-        for (what, table) in tables {
-            for (name, item) in table.iter() {
-                if let Some((first_what, first_span)) = owners.get(*name) {
-                    clashes.push((name.to_string(), *first_what, *first_span, what, item.name.span));
-                } else {
-                    owners.insert(name, (what, item.name.span));
+        for (later, (what, table)) in tables.iter().enumerate() {
+            let mut owners: BTreeMap<&str, (&str, Span)> = BTreeMap::new();
+            for (first_what, earlier) in tables.iter().take(later) {
+                let (small, large) = if earlier.len() <= table.len() { (earlier, table) } else { (table, earlier) };
+                for name in small.keys().filter(|name| large.contains_key(*name)) {
+                    if let Some(first) = earlier.get(name) {
+                        owners.entry(name).or_insert((first_what, first.name.span));
+                    }
+                }
+            }
+            for (name, (first_what, first_span)) in owners {
+                if let Some(item) = table.get(name) {
+                    clashes.push((name.to_string(), first_what, first_span, *what, item.name.span));
                 }
             }
         }

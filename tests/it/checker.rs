@@ -370,3 +370,21 @@ docker run --rm "$@"
     let artifacts = compiled.model.as_ref().map(sight::emit::emit);
     assert!(matches!(artifacts, Some(Ok(_))), "{artifacts:?}");
 }
+
+#[test]
+fn a_name_shared_by_three_declarations_clashes_with_its_first_owner_only() {
+    // `oncall` is BASE's channel; a store and a service take the name too. Stores come first
+    // in the shared namespace, so both others clash with the store, not with each other
+    // (reported in source order: BASE's channel first).
+    let extra = "database oncall : postgres { password = secret.hook }\nservice oncall { image = \"nginx:1.27\" }\n";
+    let clashes: Vec<(String, String)> =
+        check(extra).into_iter().filter(|f| f.code == "S0101").map(|f| (f.message, f.label)).collect();
+    assert_eq!(
+        clashes,
+        [
+            ("`oncall` names both a store and a channel".to_string(), "channel declared here".to_string()),
+            ("`oncall` names both a store and a service".to_string(), "service declared here".to_string()),
+        ],
+        "{clashes:#?}"
+    );
+}
