@@ -131,10 +131,11 @@ enum Style {
     Literal,
 }
 
-/// Bytes that need a closer look in [`style`] (every other byte is plain text anywhere in a
-/// scalar): controls, `:`, `#`, space and non-ASCII.
+/// Bytes that need a closer look in [`style`]: controls, `#`, space and non-ASCII. A `:`
+/// matters only before a space (which is special) or at the end, so it is not: an image
+/// reference, a URL or a port mapping takes the short way.
 fn special(b: u8) -> bool {
-    matches!(b, 0..=0x1f | 0x7f.. | b':' | b'#' | b' ')
+    matches!(b, 0..=0x1f | 0x7f.. | b'#' | b' ')
 }
 
 /// The style of a string as a value (`key = false`) or a mapping key.
@@ -143,10 +144,11 @@ fn style(s: &str, key: bool) -> Style {
     let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
         return Style::Single;
     };
-    // Most strings (names, images, paths, URLs without ports) hold no special byte: only their
-    // first byte and what a schema reads them as decide. This runs for every string written.
-    if !bytes.iter().any(|&b| special(b)) {
-        return if plain_start(bytes) && !ambiguous(s) { Style::Plain } else { Style::Single };
+    // Most strings (names, images, paths, URLs) hold no special byte: their first and last
+    // bytes and what a schema reads them as decide. This runs for every string written; the
+    // scan has no early exit, so that it runs on whole words of bytes.
+    if !bytes.iter().fold(false, |found, &b| found | special(b)) {
+        return if plain_start(bytes) && last != b':' && !ambiguous(s) { Style::Plain } else { Style::Single };
     }
     let mut newline = false;
     let mut escape = false;
