@@ -223,35 +223,45 @@ fn plain_start(bytes: &[u8]) -> bool {
 /// Whether some YAML 1.1 or 1.2 schema reads the plain scalar `s` as something other than a
 /// string: a null, a boolean, a number, a timestamp, a merge or value key.
 fn ambiguous(s: &str) -> bool {
-    if s.len() <= 5 {
-        let mut buffer = [0u8; 5];
-        let lower = buffer.get_mut(..s.len()).unwrap_or_default();
-        lower.copy_from_slice(s.as_bytes());
-        lower.make_ascii_lowercase();
-        if matches!(
-            &*lower,
-            b"~" | b"null"
-                | b"y"
-                | b"n"
-                | b"yes"
-                | b"no"
-                | b"on"
-                | b"off"
-                | b"true"
-                | b"false"
-                | b"<<"
-                | b"="
-                | b".inf"
-                | b"+.inf"
-                | b"-.inf"
-                | b".nan"
-                | b"+.nan"
-                | b"-.nan"
-        ) {
-            return true;
-        }
+    // The words, lowercased into one integer each: compared as numbers, not as slices.
+    const WORDS: [u64; 18] = [
+        word(b"~"),
+        word(b"null"),
+        word(b"y"),
+        word(b"n"),
+        word(b"yes"),
+        word(b"no"),
+        word(b"on"),
+        word(b"off"),
+        word(b"true"),
+        word(b"false"),
+        word(b"<<"),
+        word(b"="),
+        word(b".inf"),
+        word(b"+.inf"),
+        word(b"-.inf"),
+        word(b".nan"),
+        word(b"+.nan"),
+        word(b"-.nan"),
+    ];
+    if s.len() <= 5 && WORDS.contains(&word(s.as_bytes())) {
+        return true;
     }
     numeric(s.as_bytes())
+}
+
+/// Up to eight bytes, lowercased, in one integer (with its length, so that no two words
+/// meet); longer text gives a value no word of [`ambiguous`] has.
+const fn word(mut bytes: &[u8]) -> u64 {
+    if bytes.len() > 7 {
+        return u64::MAX;
+    }
+    let mut packed = bytes.len() as u64;
+    while let [first, rest @ ..] = bytes {
+        packed = packed << 8 | first.to_ascii_lowercase() as u64;
+        bytes = rest;
+    }
+    packed
 }
 
 /// Integers (decimal with `_`, `0b`, `0o`, `0x`, leading-zero octal), floats (`1.`, `.5`,
@@ -1249,6 +1259,23 @@ mod tests {
             "+1",
             "-.5",
             "\\a",
+            // Every word some schema reads as a null, a boolean or a special float, in any case.
+            "Yes",
+            "ON",
+            "off",
+            "OFF",
+            "null",
+            "NULL",
+            "true",
+            "True",
+            "false",
+            "FALSE",
+            "+.inf",
+            "-.Inf",
+            ".nan",
+            ".NaN",
+            "+.nan",
+            "-.nan",
         ] {
             assert!(!plain(s), "{s:?} is plain");
         }
@@ -1271,6 +1298,17 @@ mod tests {
             "12e",
             "0x",
             "a b",
+            // Next to those words, but strings in every schema.
+            "of",
+            "offf",
+            "ye",
+            "yess",
+            "nul",
+            "nulls",
+            "truth",
+            "inf",
+            "nan",
+            "nano",
         ] {
             assert!(plain(s), "{s:?} is quoted");
         }
