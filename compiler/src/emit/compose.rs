@@ -196,8 +196,8 @@ struct ComposeService<'a> {
     user: Option<Str<'a>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     env_file: Vec<String>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    environment: BTreeMap<Str<'a>, Str<'a>>,
+    #[serde(skip_serializing_if = "Entries::is_empty")]
+    environment: Entries<Str<'a>, Str<'a>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     secrets: Vec<Str<'a>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -208,8 +208,8 @@ struct ComposeService<'a> {
     volumes: Vec<Str<'a>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     tmpfs: Vec<Str<'a>>,
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
-    depends_on: IndexMap<Str<'a>, DependsOn>,
+    #[serde(skip_serializing_if = "Entries::is_empty")]
+    depends_on: Entries<Str<'a>, DependsOn>,
     #[serde(skip_serializing_if = "Option::is_none")]
     healthcheck: Option<Healthcheck<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -232,6 +232,40 @@ struct ComposeService<'a> {
     stdin_open: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     tty: bool,
+}
+
+/// A mapping written in the order of its entries, for the small maps of a container
+/// (`environment`, `depends_on`): a vector, not a tree or a hash table per container and file.
+/// Its keys are unique where it is built (the model's names are).
+struct Entries<K, V>(Vec<(K, V)>);
+
+impl<K, V> Default for Entries<K, V> {
+    fn default() -> Self {
+        Entries(Vec::new())
+    }
+}
+
+impl<K, V> Entries<K, V> {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<K, V> FromIterator<(K, V)> for Entries<K, V> {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(entries: I) -> Self {
+        Entries(entries.into_iter().collect())
+    }
+}
+
+impl<K: Serialize, V: Serialize> Serialize for Entries<K, V> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (key, value) in &self.0 {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
 }
 
 #[derive(Serialize)]
@@ -520,7 +554,7 @@ impl<'a> ComposeBuilder<'a> {
         targets: impl IntoIterator<Item = &'t str>,
         healthy: &BTreeSet<&str>,
         jobs: &BTreeSet<&str>,
-    ) -> IndexMap<Str<'t>, DependsOn> {
+    ) -> Entries<Str<'t>, DependsOn> {
         targets
             .into_iter()
             .map(|target| {
@@ -1096,32 +1130,33 @@ fn production_port(service: &Service) -> Option<u16> {
     service.build.as_ref().and_then(|b| b.runtime.runtime.as_ref()).and_then(|r| r.fixed_port).or(service.port)
 }
 
-/// The environment with `$` doubled, and the secrets it reads. A secret `VAR` becomes
-/// `VAR_FILE=/run/secrets/<secret>` (a name already ending in `_FILE` is kept); it wins over a
-/// plain variable of the same name.
-fn environment(env: &crate::model::EnvMap) -> (BTreeMap<Str<'_>, Str<'_>>, Vec<Str<'_>>) {
-    let mut out = BTreeMap::new();
+/// The environment with `$` doubled, in name order, and the secrets it reads. A secret `VAR`
+/// becomes `VAR_FILE=/run/secrets/<secret>` (a name already ending in `_FILE` is kept); it
+/// wins over a plain variable of the same name, and of two secrets that meet so, the later
+/// (by name) wins.
+fn environment(env: &crate::model::EnvMap) -> (Entries<Str<'_>, Str<'_>>, Vec<Str<'_>>) {
+    // (name, value, rank): plain variables rank 0, secrets by their place in `env`, from 1.
+    let mut out: Vec<(Str, Str, usize)> = Vec::with_capacity(env.len());
     let mut secrets = Vec::new();
-    for (name, value) in env {
+    for (place, (name, value)) in env.iter().enumerate() {
         match value {
-            EnvValue::Text(text) => {
-                out.entry(Cow::Borrowed(name.as_str())).or_insert_with(|| dollars(text));
-            }
-            EnvValue::StoreUrl { url, .. } => {
-                out.entry(Cow::Borrowed(name.as_str())).or_insert_with(|| dollars(url));
-            }
+            EnvValue::Text(text) => out.push((Cow::Borrowed(name.as_str()), dollars(text), 0)),
+            EnvValue::StoreUrl { url, .. } => out.push((Cow::Borrowed(name.as_str()), dollars(url), 0)),
             EnvValue::Secret(secret) => {
                 let var = if name.ends_with("_FILE") {
                     Cow::Borrowed(name.as_str())
                 } else {
                     Cow::Owned(format!("{name}_FILE"))
                 };
-                out.insert(var, Cow::Owned(dollars(&format!("{SECRETS_DIR}/{secret}")).into_owned()));
+                out.push((var, Cow::Owned(dollars(&format!("{SECRETS_DIR}/{secret}")).into_owned()), place + 1));
                 secrets.push(Cow::Borrowed(secret.as_str()));
             }
         }
     }
-    (out, sorted_unique(secrets))
+    // By name, the highest rank first; then the first of each name is kept.
+    out.sort_by(|a, b| a.0.cmp(&b.0).then(b.2.cmp(&a.2)));
+    out.dedup_by(|later, kept| later.0 == kept.0);
+    (out.into_iter().map(|(name, value, _)| (name, value)).collect(), sorted_unique(secrets))
 }
 
 fn sorted_unique<T: Ord>(items: impl IntoIterator<Item = T>) -> Vec<T> {
@@ -1404,6 +1439,28 @@ pipeline ci {
                 assert!(!part.contains("$$"), "{}: {part}", store.name);
             }
         }
+    }
+
+    #[test]
+    fn secret_variables_win_over_plain_ones_of_the_same_name() {
+        let mut env = crate::model::EnvMap::new();
+        for (name, value) in [
+            ("A", EnvValue::Secret("s1".into())),
+            ("A_FILE", EnvValue::Text("plain".into())),
+            ("B", EnvValue::Secret("s3".into())),
+            ("B_FILE", EnvValue::Secret("s2".into())),
+            ("C", EnvValue::Text("x$y".into())),
+            ("Z_FILE", EnvValue::Text("kept".into())),
+        ] {
+            env.insert(name.to_string(), value);
+        }
+        let (entries, secrets) = environment(&env);
+        let written: Vec<(&str, &str)> = entries.0.iter().map(|(k, v)| (k.as_ref(), v.as_ref())).collect();
+        assert_eq!(
+            written,
+            [("A_FILE", "/run/secrets/s1"), ("B_FILE", "/run/secrets/s2"), ("C", "x$$y"), ("Z_FILE", "kept")]
+        );
+        assert_eq!(secrets, ["s1", "s2", "s3"]);
     }
 
     #[test]
