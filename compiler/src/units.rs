@@ -1,5 +1,7 @@
 //! Unit conversions shared by the checker and the emitters.
 
+use std::fmt::Write;
+
 /// `90000` → `1m30s`; the largest exact units, as Compose and the language write durations.
 pub fn duration_compact(ms: u64) -> String {
     if ms == 0 {
@@ -9,7 +11,8 @@ pub fn duration_compact(ms: u64) -> String {
     let mut rest = ms;
     for (unit, size) in [("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)] {
         if rest >= size {
-            out.push_str(&format!("{}{unit}", rest / size));
+            // Written in place: this runs for every health check of every Compose file.
+            let _ = write!(out, "{}{unit}", rest / size);
             rest %= size;
         }
     }
@@ -48,9 +51,9 @@ pub fn size_compact(bytes: u64) -> String {
 
 /// Compose memory: `512M` (mebibytes, as Docker reads `M`), or bytes when not a whole number.
 pub fn size_docker(bytes: u64) -> String {
-    for (unit, size) in [("g", 1u64 << 30), ("m", 1 << 20), ("k", 1 << 10)] {
+    for (unit, size) in [("G", 1u64 << 30), ("M", 1 << 20), ("K", 1 << 10)] {
         if bytes >= size && bytes.is_multiple_of(size) {
-            return format!("{}{}", bytes / size, unit.to_uppercase());
+            return format!("{}{unit}", bytes / size);
         }
     }
     format!("{bytes}")
