@@ -32,7 +32,7 @@ def median_ms(cmd, prepare, runs):
     if shutil.which("hyperfine"):
         with tempfile.NamedTemporaryFile(suffix=".json") as export:
             subprocess.run(
-                ["hyperfine", "-N", "--style", "none", "-w", "1", "-r", str(runs), "--prepare", prepare,
+                ["hyperfine", "-N", "--style", "none", "-w", "3", "-r", str(runs), "--prepare", prepare,
                  "--export-json", export.name, subprocess.list2cmdline(cmd)],
                 check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             result = json.load(open(export.name))["results"][0]
@@ -96,11 +96,19 @@ def main():
         for n in NS:
             spec = os.path.join(work, f"w{n}")
             subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "gen-workload"), str(n), spec], check=True)
+            # Every run starts with nothing left to write back: neither the generated spec nor
+            # the previous run's output is flushed to disk while a run is timed (hyperfine's
+            # `--prepare` is not timed). Without it the first command after generating 1,000
+            # services took half again as long as the same command a minute later.
+            os.sync()
             out = os.path.join(work, f"out{n}")
-            fresh = f"rm -rf {out}"
+            baseline_out = os.path.join(work, f"baseline{n}.yml")
+            # The baseline's file is removed too: rewriting a file that was flushed makes ext4
+            # free its blocks on the spot, a cost no sight build into a fresh folder pays.
+            fresh = f"rm -rf {out} {baseline_out} && sync"
             runs = runs_for(n)
             cmds = {
-                "baseline": [BASELINE, str(n), os.path.join(work, f"baseline{n}.yml")],
+                "baseline": [BASELINE, str(n), baseline_out],
                 "check": [SIGHT, "check", spec],
                 "compose": [SIGHT, "build", spec, "--out", out, "--only", "compose"],
                 "build": [SIGHT, "build", spec, "--out", out],
@@ -118,7 +126,7 @@ def main():
         out = os.path.join(work, "flagship")
         flagship = {}
         for name, cmd in {"check": [SIGHT, "check", example], "build": [SIGHT, "build", example, "--out", out]}.items():
-            flagship[name], flagship[name + "_cpu"] = median_ms(cmd, f"rm -rf {out}", 3 * RUNS)
+            flagship[name], flagship[name + "_cpu"] = median_ms(cmd, f"rm -rf {out} && sync", 3 * RUNS)
             print(f"flagship {name:<8} {flagship[name]:9.1f} ms", file=sys.stderr)
     finally:
         shutil.rmtree(work, ignore_errors=True)
