@@ -74,16 +74,15 @@ impl<'a> Checker<'a> {
         self.store_urls.extend(fork.store_urls);
     }
 
-    /// `each` over `items`, in order, keeping what it returns. A large project's items (500 or
-    /// more, `emit::PARALLEL_FROM`) are checked in two halves, the second on another thread
-    /// with a [`Checker::fork`]: its findings come after the first half's, as in one pass.
+    /// `each` over `items`, in order, keeping what it returns. A large project's items
+    /// ([`crate::parallel`]) are checked in two halves, the second on another thread with a
+    /// [`Checker::fork`]: its findings come after the first half's, as in one pass.
     fn in_halves<T: Sync, R: Send>(
         &mut self,
         items: &[T],
         each: impl Fn(&mut Checker<'a>, &T) -> Option<R> + Sync,
     ) -> Vec<R> {
-        let two_cores = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
-        if items.len() < crate::emit::PARALLEL_FROM || !two_cores {
+        if !crate::parallel::worth_threads(items.len()) {
             return items.iter().filter_map(|item| each(self, item)).collect();
         }
         let (first, second) = items.split_at(items.len() / 2);

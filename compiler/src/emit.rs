@@ -53,20 +53,10 @@ pub fn emit(model: &Model) -> Result<Vec<Artifact>, InternalError> {
     emit_targets(model, &Target::ALL)
 }
 
-/// From this many services and stores, emitting is spread over threads; below it, the
-/// threads cost about what they save (the flagship example builds in the same time either
-/// way) and a small project keeps one thread's memory.
-pub const PARALLEL_FROM: usize = 500;
-
-/// Whether `model` is large enough to emit on parallel threads.
-pub fn is_large(model: &Model) -> bool {
-    model.services.len() + model.stores.len() >= PARALLEL_FROM
-}
-
-/// Whether to emit `model` on parallel threads: a large project on a machine with more than
-/// one core (on one core the threads would only hold more memory at once).
+/// Whether to emit `model` on parallel threads ([`crate::parallel`]): its services and stores
+/// make a large project, on a machine with more than one core.
 fn in_parallel(model: &Model) -> bool {
-    is_large(model) && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
+    crate::parallel::worth_threads(model.services.len() + model.stores.len())
 }
 
 /// `emit` applied to each of `parts` (targets, Compose files), in their order: on a thread

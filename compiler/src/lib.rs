@@ -25,6 +25,7 @@ pub mod import;
 pub mod limits;
 pub mod lsp;
 pub mod model;
+pub mod parallel;
 pub mod paths;
 pub mod project;
 pub mod source;

@@ -54,8 +54,8 @@ fn generate(n: usize, dir: &Path) {
 
 #[test]
 fn the_generated_compose_file_is_the_workload() {
-    // Large enough for the files to be built on parallel threads (`emit::is_large`).
-    let n = sight::emit::PARALLEL_FROM + 100;
+    // Large enough for the files to be built on parallel threads (`sight::parallel`).
+    let n = sight::parallel::LARGE_PROJECT + 100;
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     generate(n, dir.path());
     let compiled = compile_dir(dir.path());
@@ -65,7 +65,7 @@ fn the_generated_compose_file_is_the_workload() {
         sight::emit::emit_targets(model, &[sight::emit::Target::Compose]).unwrap_or_else(|e| panic!("{e:?}"));
     // Threads or not, the same bytes every time.
     let again = sight::emit::emit_targets(model, &[sight::emit::Target::Compose]).unwrap_or_else(|e| panic!("{e:?}"));
-    assert!(sight::emit::is_large(model));
+    assert!(model.services.len() + model.stores.len() >= sight::parallel::LARGE_PROJECT);
     assert!(artifacts.iter().map(|a| (&a.path, &a.contents)).eq(again.iter().map(|a| (&a.path, &a.contents))));
     let prod = artifacts
         .iter()
@@ -96,7 +96,7 @@ fn the_generated_compose_file_is_the_workload() {
 /// still counted as used.
 #[test]
 fn a_large_project_is_checked_in_two_halves_as_in_one() {
-    let n = sight::emit::PARALLEL_FROM + 100;
+    let n = sight::parallel::LARGE_PROJECT + 100;
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     generate(n, dir.path());
     let path = dir.path().join("services-000.sight");
