@@ -10,7 +10,7 @@
 pub const LARGE_PROJECT: usize = 500;
 
 /// Whether the machine has more than one core to give.
-pub fn two_cores() -> bool {
+fn two_cores() -> bool {
     std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
 }
 

@@ -548,28 +548,6 @@ impl<'a> ComposeBuilder<'a> {
         }
     }
 
-    /// `depends_on` of a container waiting for `targets`, each with its condition.
-    fn depends_on<'t>(
-        &self,
-        targets: impl IntoIterator<Item = &'t str>,
-        healthy: &BTreeSet<&str>,
-        jobs: &BTreeSet<&str>,
-    ) -> Entries<Str<'t>, DependsOn> {
-        targets
-            .into_iter()
-            .map(|target| {
-                let condition = if jobs.contains(target) {
-                    "service_completed_successfully"
-                } else if healthy.contains(target) {
-                    "service_healthy"
-                } else {
-                    "service_started"
-                };
-                (Cow::Borrowed(target), DependsOn { condition })
-            })
-            .collect()
-    }
-
     /// `<project>`, `<project>-prod`, `<project>-test`: Compose project names allow lowercase
     /// letters, digits, `_` and `-`, starting with a letter or digit.
     fn project_name(&self) -> String {
@@ -995,8 +973,7 @@ impl<'a> Containers<'_, 'a> {
         if entry.healthcheck.is_some() != self.healthy.contains(service.name.as_str()) {
             return Err(InternalError(format!("the health check of `{}` was foreseen wrongly", service.name)));
         }
-        entry.depends_on =
-            b.depends_on(service.depends_on.iter().map(|d| d.target.as_str()), &self.healthy, &self.jobs);
+        entry.depends_on = self.depends_on(service.depends_on.iter().map(|d| d.target.as_str()));
         found.record(&entry);
         Ok(entry)
     }
@@ -1010,13 +987,29 @@ impl<'a> Containers<'_, 'a> {
         // The runner reaches its service over the networks the service is on.
         entry.networks = ServiceNetworks::List(runner.service.container.networks.clone());
         entry.depends_on = if runner.boot_test {
-            self.builder.depends_on([runner.service.name.as_str()], &self.healthy, &self.jobs)
+            self.depends_on([runner.service.name.as_str()])
         } else {
-            let targets = runner.service.depends_on.iter().map(|d| d.target.as_str());
-            self.builder.depends_on(targets, &self.healthy, &self.jobs)
+            self.depends_on(runner.service.depends_on.iter().map(|d| d.target.as_str()))
         };
         self.found.borrow_mut().record(&entry);
         entry
+    }
+
+    /// `depends_on` of a container waiting for `targets`, each with its condition.
+    fn depends_on<'t>(&self, targets: impl IntoIterator<Item = &'t str>) -> Entries<Str<'t>, DependsOn> {
+        targets
+            .into_iter()
+            .map(|target| {
+                let condition = if self.jobs.contains(target) {
+                    "service_completed_successfully"
+                } else if self.healthy.contains(target) {
+                    "service_healthy"
+                } else {
+                    "service_started"
+                };
+                (Cow::Borrowed(target), DependsOn { condition })
+            })
+            .collect()
     }
 
     /// Keeps the emitter's failure for [`ComposeBuilder::document`] and stops the writer.

@@ -144,37 +144,35 @@ fn style(s: &str, key: bool) -> Style {
     let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
         return Style::Single;
     };
-    // Most strings (names, images, paths, URLs) hold no special byte: their first and last
-    // bytes and what a schema reads them as decide. This runs for every string written; the
-    // scan has no early exit, so that it runs on whole words of bytes.
-    if !bytes.iter().fold(false, |found, &b| found | special(b)) {
-        return if plain_start(bytes) && last != b':' && !ambiguous(s) { Style::Plain } else { Style::Single };
-    }
-    let mut newline = false;
-    let mut escape = false;
+    // Most strings (names, images, paths, URLs) hold no special byte and skip the closer look:
+    // the rule below decides. This runs for every string written; the scan has no early exit,
+    // so that it runs on whole words of bytes.
     let mut quote = false;
-    let mut non_ascii = false;
-    let mut previous = b'\0';
-    for &b in bytes {
-        match b {
-            b'\n' => newline = true,
-            0..=0x1f | 0x7f => escape = true,
-            b':' => {}
-            b'#' if previous == b' ' => quote = true,
-            b' ' if previous == b':' => quote = true,
-            0x80.. => non_ascii = true,
-            _ => {}
+    if bytes.iter().fold(false, |found, &b| found | special(b)) {
+        let mut newline = false;
+        let mut escape = false;
+        let mut non_ascii = false;
+        let mut previous = b'\0';
+        for &b in bytes {
+            match b {
+                b'\n' => newline = true,
+                0..=0x1f | 0x7f => escape = true,
+                b'#' if previous == b' ' => quote = true,
+                b' ' if previous == b':' => quote = true,
+                0x80.. => non_ascii = true,
+                _ => {}
+            }
+            previous = b;
         }
-        previous = b;
-    }
-    if non_ascii && s.chars().any(needs_escape) {
-        escape = true;
-    }
-    if escape {
-        return Style::Double;
-    }
-    if newline {
-        return if !key && literal_fits(s) { Style::Literal } else { Style::Double };
+        if non_ascii && s.chars().any(needs_escape) {
+            escape = true;
+        }
+        if escape {
+            return Style::Double;
+        }
+        if newline {
+            return if !key && literal_fits(s) { Style::Literal } else { Style::Double };
+        }
     }
     if quote || last == b':' || last == b' ' || first == b' ' || !plain_start(bytes) || ambiguous(s) {
         return Style::Single;
@@ -250,7 +248,7 @@ fn ambiguous(s: &str) -> bool {
     numeric(s.as_bytes())
 }
 
-/// Up to eight bytes, lowercased, in one integer (with its length, so that no two words
+/// Up to seven bytes, lowercased, in one integer after their length (so that no two words
 /// meet); longer text gives a value no word of [`ambiguous`] has.
 const fn word(mut bytes: &[u8]) -> u64 {
     if bytes.len() > 7 {

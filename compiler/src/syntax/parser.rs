@@ -121,12 +121,19 @@ impl<'a> Parser<'a> {
         }
     }
 
+    #[inline]
     fn ident(&mut self, expected: &str) -> PResult<Ident> {
+        self.ident_else(|| expected.to_string())
+    }
+
+    /// [`Self::ident`], with a message that is only formatted when the name is missing.
+    #[inline]
+    fn ident_else(&mut self, expected: impl FnOnce() -> String) -> PResult<Ident> {
         if matches!(self.peek().tok, Tok::Ident(_)) {
             let (name, span) = self.bump_text();
             Ok(Ident { name, span })
         } else {
-            Err(self.error(expected))
+            Err(self.error(&expected()))
         }
     }
 
@@ -224,12 +231,7 @@ impl<'a> Parser<'a> {
     /// item = keyword name (":" kind)? block
     fn item(&mut self) -> PResult<Item> {
         let keyword = self.ident("a declaration such as `service api { … }`")?;
-        // The message is formatted only when the name is missing.
-        if !matches!(self.peek().tok, Tok::Ident(_)) {
-            return Err(self.error(&format!("a name after `{}`", keyword.name)));
-        }
-        let (text, span) = self.bump_text();
-        let name = Ident { name: text, span };
+        let name = self.ident_else(|| format!("a name after `{}`", keyword.name))?;
         let kind = self.kind_annotation()?;
         let body = self.block()?;
         let span = keyword.span.to(body.span);
