@@ -60,14 +60,14 @@ fn main() {
     };
     let input = sight::cli::read_project(std::path::Path::new(&dir)).unwrap_or_else(|e| panic!("{e}"));
     report("read");
-    let trees: Vec<_> = input
-        .sources
-        .iter()
-        .enumerate()
-        .map(|(i, (_, text))| sight::syntax::parse(sight::source::FileId(i as u32), text))
-        .collect();
-    report("parse (trees held)");
-    drop(trees);
+    let parse = |deferring: bool| -> Vec<_> {
+        let each = if deferring { sight::syntax::parse_deferring_services } else { sight::syntax::parse };
+        input.sources.iter().enumerate().map(|(i, (_, text))| each(sight::source::FileId(i as u32), text)).collect()
+    };
+    // What the compiler holds: service bodies are parsed one at a time while they are checked.
+    let declarations = parse(true);
+    report("parse (declarations held, service bodies deferred)");
+    drop(declarations);
     let compiled = sight::project::compile(&input);
     report("compile (model held)");
     let Some(model) = compiled.model.as_ref() else {
@@ -77,4 +77,9 @@ fn main() {
     let compose = sight::emit::emit_targets(model, &[sight::emit::Target::Compose]).unwrap_or_default();
     report("emit compose (files held)");
     drop(compose);
+    drop(compiled);
+    // Last, so that the peaks above are the compiler's: what whole trees would take.
+    let trees = parse(false);
+    report("parse whole (trees held; the compiler never holds them all)");
+    drop(trees);
 }

@@ -1,7 +1,8 @@
 //! Per-stage timings of one project, in process: `cargo bench --bench stages -- DIR [RUNS]`.
 //!
-//! Stages: read (the CLI's `read_project`), parse (`syntax::parse` of every spec file),
-//! check (`project::compile`, which parses again, minus parse), graph (`graph::build`), emit
+//! Stages: read (the CLI's `read_project`), parse (`syntax::parse_deferring_services` of every
+//! spec file: what `project::compile` parses before checking; service bodies are parsed as
+//! they are checked), check (`project::compile`, which parses again, minus parse), graph (`graph::build`), emit
 //! (compose only, then every target), write (plan and apply into a fresh folder). Each stage
 //! runs RUNS times (default 10); the median is printed as one JSON object per line, which
 //! `benches/run.sh` reads into docs/performance.md.
@@ -47,7 +48,7 @@ fn main() {
             .sources
             .iter()
             .enumerate()
-            .map(|(i, (_, text))| sight::syntax::parse(sight::source::FileId(i as u32), text))
+            .map(|(i, (_, text))| sight::syntax::parse_deferring_services(sight::source::FileId(i as u32), text))
             .collect::<Vec<_>>()
     });
     let (compile, compiled) = time(runs, || sight::project::compile(&input));

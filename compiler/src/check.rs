@@ -14,12 +14,13 @@ mod rules;
 mod services;
 mod values;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::diagnostics::{codes, unknown_name_help, Diagnostic};
 use crate::model::{Gcp, Model, Project, Secret};
 use crate::project::Manifest;
-use crate::source::{FileId, Span};
+use crate::source::{FileId, SourceMap, Span};
 use crate::stdlib::Stdlib;
 use crate::syntax::ast::{self, ExprKind, Item, Member};
 
@@ -39,6 +40,11 @@ pub struct Decls<'a> {
 
 pub struct Checker<'a> {
     pub stdlib: &'a Stdlib,
+    /// The texts the trees were parsed from: deferred service bodies are read from them.
+    sources: &'a SourceMap,
+    /// A deferred service body did not parse cleanly ([`Checker::service_tree`]): what was
+    /// checked is not what [`crate::syntax::parse`] would give.
+    deferred_failed: bool,
     pub decls: Decls<'a>,
     pub diagnostics: Vec<Diagnostic>,
     pub used_secrets: BTreeSet<String>,
@@ -59,6 +65,8 @@ impl<'a> Checker<'a> {
     fn fork(&self) -> Checker<'a> {
         Checker {
             stdlib: self.stdlib,
+            sources: self.sources,
+            deferred_failed: false,
             decls: self.decls.clone(),
             diagnostics: Vec::new(),
             used_secrets: BTreeSet::new(),
@@ -69,9 +77,35 @@ impl<'a> Checker<'a> {
 
     /// What a [`Checker::fork`] found, after what this checker found.
     fn absorb(&mut self, fork: Checker<'a>) {
+        self.deferred_failed |= fork.deferred_failed;
         self.diagnostics.extend(fork.diagnostics);
         self.used_secrets.extend(fork.used_secrets);
         self.store_urls.extend(fork.store_urls);
+    }
+
+    /// The whole declaration of a service: `item` itself, or its body parsed now when it was
+    /// deferred ([`crate::syntax::parse_deferring_services`]). `None` when that body has a
+    /// syntax error: the check is then void ([`DeferredBodyFailed`]).
+    pub fn service_tree<'t>(&mut self, item: &'t Item) -> Option<Cow<'t, Item>> {
+        let whole = self.whole(item);
+        self.deferred_failed |= whole.is_none();
+        whole
+    }
+
+    /// [`Checker::service_tree`], for a body already read once (by the rules, after every
+    /// service was lowered): a failure was recorded then.
+    pub fn whole<'t>(&self, item: &'t Item) -> Option<Cow<'t, Item>> {
+        if !item.deferred {
+            return Some(Cow::Borrowed(item));
+        }
+        let text = self.sources.get(item.span.file).map(|f| f.text.as_str()).unwrap_or_default();
+        crate::syntax::parse_deferred(item.span.file, text, item).map(Cow::Owned)
+    }
+
+    /// The whole declaration of service `name` ([`Checker::whole`]), for the rules: they point
+    /// at what was written.
+    pub fn service_item(&self, name: &str) -> Option<Cow<'a, Item>> {
+        self.whole(self.decls.services.get(name).copied()?)
     }
 
     /// `each` over `items`, in order, keeping what it returns. A large project's items
@@ -103,16 +137,25 @@ impl<'a> Checker<'a> {
     }
 }
 
-/// Checks every file of a project and builds its model. `sources` are the spec paths.
-/// The model is complete only when no error is reported (after lint levels).
+/// A service body left unparsed by [`crate::syntax::parse_deferring_services`] has a syntax
+/// error: the trees must be parsed whole ([`crate::syntax::parse`]) and checked again.
+#[derive(Debug, PartialEq)]
+pub struct DeferredBodyFailed;
+
+/// Checks every file of a project and builds its model. `sources` are the spec paths;
+/// `texts`, the source map the trees were parsed from. The model is complete only when no
+/// error is reported (after lint levels).
 pub fn check(
     files: &[(FileId, ast::File)],
+    texts: &SourceMap,
     manifest: &Manifest,
     stdlib: &Stdlib,
     sources: Vec<String>,
-) -> (Option<Model>, Vec<Diagnostic>) {
+) -> Result<(Option<Model>, Vec<Diagnostic>), DeferredBodyFailed> {
     let mut checker = Checker {
         stdlib,
+        sources: texts,
+        deferred_failed: false,
         decls: Decls::default(),
         diagnostics: Vec::new(),
         used_secrets: BTreeSet::new(),
@@ -133,6 +176,20 @@ pub fn check(
     let stores = checker.stores();
     checker.resolved_stores = stores.clone();
     let services = checker.services(&stores, project.as_ref());
+    // A deferred body that was not lowered (a second declaration of a name) is read as well:
+    // its syntax errors count as much as any other's.
+    if items.iter().filter(|item| item.deferred).count() > checker.decls.services.len() {
+        for item in items.iter().filter(|item| item.deferred) {
+            let lowered = checker.decls.services.get(item.name.name.as_str()).is_some_and(|d| std::ptr::eq(*d, *item));
+            if !lowered {
+                checker.service_tree(item);
+            }
+        }
+    }
+    if checker.deferred_failed {
+        // Nothing checked from here on would be kept.
+        return Err(DeferredBodyFailed);
+    }
     let channels = checker.channels();
     let networks = checker.networks();
     let volumes = checker.volume_decls();
@@ -159,7 +216,7 @@ pub fn check(
     }
 
     let Some(project) = project else {
-        return (None, checker.diagnostics);
+        return Ok((None, checker.diagnostics));
     };
     let model = Model {
         project,
@@ -174,8 +231,11 @@ pub fn check(
         templates: stdlib.templates.clone(),
     };
     rules::run(&model, &mut checker);
+    if checker.deferred_failed {
+        return Err(DeferredBodyFailed);
+    }
     // The caller decides whether errors remain once lint levels are applied.
-    (Some(model), checker.diagnostics)
+    Ok((Some(model), checker.diagnostics))
 }
 
 impl<'a> Checker<'a> {
@@ -276,7 +336,10 @@ impl<'a> Checker<'a> {
     fn check_cloud_run_name(&mut self, item: &Item) {
         let n = &item.name.name;
         // The name first: most have no `_`, and reading it is cheaper than the members.
-        if n.contains('_') && item.body.members.iter().any(|m| matches!(m, Member::Block(b) if b.name.name == "deploy"))
+        if n.contains('_')
+            && self.service_tree(item).is_some_and(|whole| {
+                whole.body.members.iter().any(|m| matches!(m, Member::Block(b) if b.name.name == "deploy"))
+            })
         {
             self.report(
                 Diagnostic::new(&codes::INVALID_NAME, format!("`{n}` cannot name a Cloud Run service"))

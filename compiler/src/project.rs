@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::check::DeferredBodyFailed;
 use crate::diagnostics::{codes, Code, Diagnostic, Severity};
 use crate::model::{Model, Outputs};
 use crate::source::{FileId, SourceFile, SourceMap, Span};
@@ -153,18 +154,18 @@ pub fn parse_manifest(text: &str, file: FileId) -> Result<Manifest, Box<Diagnost
 /// Runs syntax → check → model on a project. Pure: no file system, clock or environment.
 pub fn compile(input: &ProjectInput) -> Compiled {
     let files = input.sources.iter().map(|(p, t)| SourceFile::new(p.clone(), t.clone())).collect();
-    compile_files(input, files)
+    compile_files(input, files, Parsing::DeferringServices)
 }
 
 /// [`compile`], moving the spec texts out of `input` instead of copying them (its paths
 /// stay): a large project's specs are held once, not twice.
 pub fn compile_taking_texts(input: &mut ProjectInput) -> Compiled {
     let files = input.sources.iter_mut().map(|(p, t)| SourceFile::new(p.clone(), std::mem::take(t))).collect();
-    compile_files(input, files)
+    compile_files(input, files, Parsing::DeferringServices)
 }
 
-/// `files`: the spec files of `input`, in its order.
-fn compile_files(input: &ProjectInput, mut files: Vec<SourceFile>) -> Compiled {
+/// `files`: the spec files of `input`, in its order. `parsing`: how they are parsed first.
+fn compile_files(input: &ProjectInput, mut files: Vec<SourceFile>, parsing: Parsing) -> Compiled {
     files.push(SourceFile::new(MANIFEST, input.manifest.clone()));
     let sources = SourceMap::new(files);
     let manifest_id = sources.iter().find(|(_, f)| f.path == MANIFEST).map_or(FileId(0), |(id, _)| id);
@@ -208,10 +209,43 @@ fn compile_files(input: &ProjectInput, mut files: Vec<SourceFile>) -> Compiled {
             );
         }
     }
+    // Service bodies are parsed one at a time while they are checked; when one turns out to
+    // have a syntax error, the project is parsed whole and checked again, so that every syntax
+    // error is reported as the parser recovers from it.
+    let (model, found) = parse_and_check(input, &sources, &manifest, &stdlib, manifest_id, parsing)
+        .or_else(|_| parse_and_check(input, &sources, &manifest, &stdlib, manifest_id, Parsing::Whole))
+        .unwrap_or_default();
+    diagnostics.extend(found);
+
+    apply_lint_levels(&manifest, manifest_id, &input.manifest, &mut diagnostics);
+    crate::diagnostics::sort(&mut diagnostics);
+    let model = if diagnostics.iter().any(Diagnostic::is_error) { None } else { model };
+    Compiled { sources, model, diagnostics }
+}
+
+/// How spec files are parsed ([`crate::syntax`]).
+#[derive(Clone, Copy, PartialEq)]
+enum Parsing {
+    /// Service bodies are skipped, then parsed one at a time by the checker: a large project's
+    /// service trees are never all held at once.
+    DeferringServices,
+    Whole,
+}
+
+/// Syntax, then check: the model (`None` after a syntax error) and the diagnostics of both.
+fn parse_and_check(
+    input: &ProjectInput,
+    sources: &SourceMap,
+    manifest: &Manifest,
+    stdlib: &Stdlib,
+    manifest_id: FileId,
+    parsing: Parsing,
+) -> Result<(Option<Model>, Vec<Diagnostic>), DeferredBodyFailed> {
+    let mut diagnostics = Vec::new();
     let mut trees = Vec::new();
     let mut spec_paths = Vec::new();
     let specs: Vec<(FileId, &SourceFile)> = sources.iter().filter(|(_, f)| f.path != MANIFEST).collect();
-    let mut parsed = parse_all(&specs).into_iter();
+    let mut parsed = parse_all(&specs, parsing).into_iter();
     for &(id, file) in &specs {
         let Some(Some((tree, mut diags))) = parsed.next() else {
             diagnostics.push(too_large(id, &file.path));
@@ -238,33 +272,23 @@ fn compile_files(input: &ProjectInput, mut files: Vec<SourceFile>) -> Compiled {
         );
     }
     if let Some(d) = too_many_declarations(&trees) {
+        if parsing == Parsing::DeferringServices {
+            // Nothing is checked: the syntax errors of every body are reported by parsing whole.
+            return Err(DeferredBodyFailed);
+        }
         // Checking would take as long as the project is large: report the limit alone.
         diagnostics.push(d);
         trees.clear();
     }
-    let syntax_ok = !diagnostics.iter().any(Diagnostic::is_error);
     // Without a spec there is nothing to check (a missing `project` would only repeat S0011).
-    let (model, check_diags) =
-        if trees.is_empty() { (None, Vec::new()) } else { crate::check::check(&trees, &manifest, &stdlib, spec_paths) };
-    drop_in_background(trees);
+    if trees.is_empty() {
+        return Ok((None, diagnostics));
+    }
+    let syntax_ok = !diagnostics.iter().any(Diagnostic::is_error);
+    let (model, check_diags) = crate::check::check(&trees, sources, manifest, stdlib, spec_paths)?;
     // After a syntax error, checking goes on for what parsed, but no model comes out.
     diagnostics.extend(check_diags);
-    let model = if syntax_ok { model } else { None };
-
-    apply_lint_levels(&manifest, manifest_id, &input.manifest, &mut diagnostics);
-    crate::diagnostics::sort(&mut diagnostics);
-    let model = if diagnostics.iter().any(Diagnostic::is_error) { None } else { model };
-    Compiled { sources, model, diagnostics }
-}
-
-/// Frees the syntax trees of a large project on a thread of its own: freeing millions of nodes
-/// one by one is a tenth of `sight check` at 10,000 services, and nothing waits for it.
-fn drop_in_background(trees: Vec<(FileId, crate::syntax::ast::File)>) {
-    let nodes: usize = trees.iter().map(|(_, t)| t.items.len()).sum();
-    if nodes >= 1_000 {
-        // Without a thread to be had, the closure and the trees are dropped right here.
-        let _ = std::thread::Builder::new().spawn(move || drop(trees));
-    }
+    Ok((model.filter(|_| syntax_ok), diagnostics))
 }
 
 /// S0008: a spec file over the size limit (it is not parsed).
@@ -299,9 +323,12 @@ fn too_many_declarations(trees: &[(FileId, crate::syntax::ast::File)]) -> Option
 
 /// Parses every spec file (`None` for one over the size limit). A large project's files are
 /// parsed on parallel threads; the trees are the same either way, in the files' order.
-fn parse_all(specs: &[(FileId, &SourceFile)]) -> Vec<Option<ParseResult>> {
+fn parse_all(specs: &[(FileId, &SourceFile)], parsing: Parsing) -> Vec<Option<ParseResult>> {
     let parse = |(id, file): &(FileId, &SourceFile)| {
-        (file.text.len() <= crate::limits::MAX_FILE_BYTES).then(|| crate::syntax::parse(*id, &file.text))
+        (file.text.len() <= crate::limits::MAX_FILE_BYTES).then(|| match parsing {
+            Parsing::DeferringServices => crate::syntax::parse_deferring_services(*id, &file.text),
+            Parsing::Whole => crate::syntax::parse(*id, &file.text),
+        })
     };
     let total: usize = specs.iter().map(|(_, f)| f.text.len()).sum();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(specs.len());
@@ -399,4 +426,86 @@ fn apply_lint_levels(manifest: &Manifest, manifest_id: FileId, text: &str, diagn
 pub fn internal(message: &str) -> Diagnostic {
     Diagnostic::new(&codes::INVALID_MANIFEST, format!("internal error: {message}"))
         .with_help("this is a bug in sight, please report it")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `input` compiled as usual (service bodies deferred) and parsed whole, as debug text, and
+    /// whether deferring stood (no fallback to the whole parse).
+    fn both_ways(input: &ProjectInput) -> (String, String) {
+        let texts = || input.sources.iter().map(|(p, t)| SourceFile::new(p.clone(), t.clone())).collect();
+        let show = |c: Compiled| format!("{:#?}\n{:#?}", c.diagnostics, c.model);
+        (
+            show(compile_files(input, texts(), Parsing::DeferringServices)),
+            show(compile_files(input, texts(), Parsing::Whole)),
+        )
+    }
+
+    fn spec(text: &str) -> ProjectInput {
+        let project = "project p {\n  gcp { project = \"p\"  region = \"europe-west1\" }\n}\n";
+        ProjectInput {
+            manifest: "[project]\nname = \"p\"\n".into(),
+            sources: vec![("a.sight".into(), format!("{project}{text}"))],
+            ..ProjectInput::default()
+        }
+    }
+
+    /// Deferring service bodies changes nothing: each bundled example and UI case gives the
+    /// same diagnostics and model as when every file is parsed whole.
+    #[test]
+    fn deferring_service_bodies_changes_no_result() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut dirs: Vec<_> = ["examples", "tests/ui"]
+            .iter()
+            .flat_map(|d| std::fs::read_dir(root.join(d)).into_iter().flatten().flatten())
+            .map(|e| e.path())
+            .filter(|p| p.join(MANIFEST).is_file())
+            .collect();
+        dirs.sort();
+        assert!(dirs.len() > 20, "examples and UI cases not found under {}", root.display());
+        for dir in dirs {
+            let input = crate::cli::read_project(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+            let (deferred, whole) = both_ways(&input);
+            assert_eq!(deferred, whole, "{}", dir.display());
+        }
+    }
+
+    /// Where a skipped body and its parse disagree, or a body has an error of any kind, the
+    /// result is the whole parse's, error for error.
+    #[test]
+    fn bodies_that_do_not_read_cleanly_give_the_whole_parse_result() {
+        let cases = [
+            // Braces in strings and comments do not count.
+            "service a {\n  image = \"x:1\"\n  command = [\"sh\", \"-c\", \"echo } {{\\\" }\"]  # } {\n}\n",
+            // A syntax error in a body, and in the body of a second declaration of a name.
+            "service a {\n  image = \"x:1\"\n  port = = 1\n}\n",
+            "service a {\n  image = \"x:1\"\n}\nservice a {\n  image = [\n}\n",
+            // A body never closed; a block closed by the wrong bracket; a bad character.
+            "service a {\n  image = \"x:1\"\n",
+            "service a {\n  image = \"x:1\"\n  env { A = [1, 2 }\n}\nservice b { image = \"y:1\" }\n",
+            "service a {\n  image = \"x:1\" @\n}\n",
+            // An unterminated string holding a brace; an escape at the end of a line.
+            "service a {\n  image = \"x:1 }\n}\n",
+            "service a {\n  image = \"x:1\\\n}\"\n}\n",
+            // A comment on the last line, without a line break.
+            "service a {\n  image = \"x:1\"\n} # {",
+        ];
+        for text in cases {
+            let (deferred, whole) = both_ways(&spec(text));
+            assert_eq!(deferred, whole, "{text}");
+        }
+        let input = spec(cases[1]);
+        let sources = SourceMap::new(vec![SourceFile::new("a.sight", input.sources[0].1.clone())]);
+        let stdlib = Stdlib::builtin().unwrap_or_default();
+        let manifest = Manifest::default();
+        assert!(
+            parse_and_check(&input, &sources, &manifest, &stdlib, FileId(9), Parsing::DeferringServices).is_err(),
+            "a syntax error in a deferred body must send the project to the whole parse"
+        );
+        let clean = spec(cases[0]);
+        let sources = SourceMap::new(vec![SourceFile::new("a.sight", clean.sources[0].1.clone())]);
+        assert!(parse_and_check(&clean, &sources, &manifest, &stdlib, FileId(9), Parsing::DeferringServices).is_ok());
+    }
 }

@@ -69,15 +69,15 @@ fn find_field<'b>(block: &'b Block, name: &str, skip: &[&str]) -> Option<&'b ast
 /// Where a service sets `name`, so that a label can point at it rather than at the service's
 /// name: in the overlay of `env` when that overlay sets it, else in the service's body or its
 /// `build`, `env` and `deploy` blocks. `None` when the value is a default.
-fn service_field<'a>(checker: &Checker<'a>, service: &Service, env: Option<Env>, name: &str) -> Option<&'a ast::Field> {
-    let item: &'a ast::Item = checker.decls.services.get(service.name.as_str()).copied()?;
+fn service_field(checker: &Checker, service: &Service, env: Option<Env>, name: &str) -> Option<ast::Field> {
+    let item = checker.service_item(&service.name)?;
     let overlay = env.and_then(|e| {
         item.body.members.iter().find_map(|m| match m {
             Member::Block(b) if b.name.name == e.name() => find_field(&b.body, name, &[]),
             _ => None,
         })
     });
-    overlay.or_else(|| find_field(&item.body, name, OVERLAYS))
+    overlay.or_else(|| find_field(&item.body, name, OVERLAYS)).cloned()
 }
 
 /// The span of the string `text` in a list expression.
@@ -374,7 +374,7 @@ fn unpinned_system_packages(service: &Service, build: &Build, checker: &mut Chec
     for field in ["system_packages", "runtime_packages"] {
         let written = service_field(checker, service, None, field);
         for package in build.fields.get(field).map(Value::as_strings).unwrap_or_default() {
-            let at = written.and_then(|f| list_item(&f.value, &package)).unwrap_or(service.span);
+            let at = written.as_ref().and_then(|f| list_item(&f.value, &package)).unwrap_or(service.span);
             let name = package.split('=').next().unwrap_or(&package);
             if !package.contains('=') {
                 checker.report(
@@ -506,9 +506,7 @@ fn cloud_run_resources(service: &Service, deploy: &Deploy, checker: &mut Checker
     }
     let (what, fixes): (Vec<String>, Vec<String>) = problems.into_iter().unzip();
     let at = checker
-        .decls
-        .services
-        .get(service.name.as_str())
+        .service_item(&service.name)
         .and_then(|item| {
             item.body.members.iter().find_map(|m| match m {
                 Member::Block(b) if b.name.name == "deploy" => {
@@ -585,13 +583,14 @@ fn command_binding(service: &Service, checker: &mut Checker) {
             let value = inline.clone().or_else(|| next.clone());
             // The flag and its value as written: one list item or two.
             let at = written
+                .as_ref()
                 .and_then(|f| {
                     let first = list_item(&f.value, arg)?;
                     let second =
                         if inline.is_none() { next.as_deref().and_then(|n| list_item(&f.value, n)) } else { None };
                     Some(second.map_or(first, |s| first.to(s)))
                 })
-                .or(written.map(|f| f.span()))
+                .or(written.as_ref().map(|f| f.span()))
                 .unwrap_or(service.span);
             let (host, bound_port) = match flag.as_str() {
                 "--port" | "-p" => (None, value.as_deref().and_then(|v| v.parse::<u16>().ok())),
@@ -781,7 +780,7 @@ fn async_migration_driver(model: &Model, pipeline: &Pipeline, checker: &mut Chec
                 call_block.into_iter().chain(d.body.as_ref()).find_map(|b| find_field(b, &name, &[]))
             });
             let written = if in_step {
-                step_block
+                step_block.cloned()
             } else {
                 service.and_then(|s| service_field(checker, s, Some(Env::Prod), &name))
             };

@@ -307,9 +307,11 @@ impl<'a> Checker<'a> {
         // too, in the same visit (a separate walk of 10,000 services' trees costs milliseconds
         // in cache misses alone).
         let services = self.in_halves(&items, |checker, item| {
-            super::paths::service(checker, item);
-            super::plain::service(checker, item);
-            checker.service_decl(item, stores, project).map(Box::new)
+            // A deferred body is parsed here, and its tree freed once the service is lowered.
+            let item = checker.service_tree(item)?;
+            super::paths::service(checker, &item);
+            super::plain::service(checker, &item);
+            checker.service_decl(&item, stores, project).map(Box::new)
         });
         // In name order already: the map is built in one pass, not searched per insertion.
         services.into_iter().map(|service| (service.name.clone(), service)).collect()

@@ -36,6 +36,10 @@ pub struct Item {
     pub kind: Option<Ident>,
     pub body: Block,
     pub span: Span,
+    /// The body was skipped, not parsed: `body` has its span but no members, and
+    /// [`crate::syntax::parse_deferred`] reads it when it is needed. Only
+    /// [`crate::syntax::parse_deferring_services`] leaves bodies unread.
+    pub deferred: bool,
 }
 
 /// `{ member* }`.

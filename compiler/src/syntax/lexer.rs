@@ -118,7 +118,57 @@ pub struct Lexer<'a> {
 
 impl<'a> Lexer<'a> {
     pub fn new(file: FileId, text: &'a str) -> Lexer<'a> {
-        Lexer { file, text, pos: 0, line_start: true, comments: Vec::new(), diags: Vec::new() }
+        Lexer::starting_at(file, text, 0)
+    }
+
+    /// A lexer that reads `text` from byte `pos` on (spans stay offsets into all of `text`).
+    pub fn starting_at(file: FileId, text: &'a str, pos: usize) -> Lexer<'a> {
+        Lexer { file, text, pos, line_start: true, comments: Vec::new(), diags: Vec::new() }
+    }
+
+    /// Skips the rest of a block whose `{` ends at byte `from`: reading only braces, strings
+    /// and comments, to just past the matching `}` (or to the end of the text). The next
+    /// token is the one after it; the span of that `}` is returned (empty at the end of the
+    /// text). Where the block has no lexical error, this is the `}` its tokens close it with.
+    pub fn skip_block(&mut self, from: usize) -> Span {
+        let bytes = self.text.as_bytes();
+        let mut depth = 1usize;
+        let mut i = from;
+        while let Some(&b) = bytes.get(i) {
+            i += 1;
+            match b {
+                b'{' => depth += 1,
+                b'}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        self.pos = i;
+                        self.line_start = false;
+                        return self.span(i - 1, i);
+                    }
+                }
+                // A string ends at its unescaped quote or at the line's end (an error then).
+                b'"' => {
+                    while let Some(&c) = bytes.get(i) {
+                        i += match c {
+                            b'\\' => 2,
+                            b'"' => {
+                                i += 1;
+                                break;
+                            }
+                            b'\n' => break,
+                            _ => 1,
+                        };
+                    }
+                }
+                b'#' => {
+                    let rest = bytes.get(i..).unwrap_or_default();
+                    i += rest.iter().position(|&c| c == b'\n').unwrap_or(rest.len());
+                }
+                _ => {}
+            }
+        }
+        self.pos = self.text.len();
+        self.span(self.pos, self.pos)
     }
 
     /// The comments and the diagnostics of what was read.

@@ -26,6 +26,8 @@ pub struct Parser<'a> {
     depth: usize,
     /// Set when nesting went too deep: the rest of the file is not parsed.
     too_deep: bool,
+    /// Skip the bodies of services instead of parsing them ([`crate::syntax::parse_deferring_services`]).
+    defer_services: bool,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -38,7 +40,22 @@ impl<'a> Parser<'a> {
     pub fn new(mut lexer: Lexer<'a>) -> Parser<'a> {
         let current = lexer.next_token();
         let next = lexer.next_token();
-        Parser { lexer, current, next, previous: None, consumed: 0, depth: 0, too_deep: false, diagnostics: Vec::new() }
+        Parser {
+            lexer,
+            current,
+            next,
+            previous: None,
+            consumed: 0,
+            depth: 0,
+            too_deep: false,
+            defer_services: false,
+            diagnostics: Vec::new(),
+        }
+    }
+
+    /// This parser, skipping the bodies of services ([`crate::syntax::parse_deferring_services`]).
+    pub fn deferring_services(self) -> Parser<'a> {
+        Parser { defer_services: true, ..self }
     }
 
     /// The lexer's comments, then its diagnostics followed by the parser's.
@@ -228,14 +245,36 @@ impl<'a> Parser<'a> {
         items
     }
 
+    /// One declaration and nothing after it ([`crate::syntax::parse_deferred`]).
+    pub fn item_alone(&mut self) -> Option<Item> {
+        let item = self.item().ok()?;
+        self.at(&Tok::Eof).then_some(item)
+    }
+
     /// item = keyword name (":" kind)? block
     fn item(&mut self) -> PResult<Item> {
         let keyword = self.ident("a declaration such as `service api { … }`")?;
         let name = self.ident_else(|| format!("a name after `{}`", keyword.name))?;
         let kind = self.kind_annotation()?;
-        let body = self.block()?;
+        let deferred = self.defer_services && keyword.name == "service";
+        let body = if deferred { self.skip_block()? } else { self.block()? };
         let span = keyword.span.to(body.span);
-        Ok(Item { keyword, name, kind, body, span })
+        Ok(Item { keyword, name, kind, body, span, deferred })
+    }
+
+    /// A block skipped to its matching `}` (or the end of the file), unparsed: an empty block
+    /// with the span of the whole. Only braces are counted (outside strings and comments),
+    /// which finds the end [`Self::block`] finds whenever the block reads without a diagnostic;
+    /// when it does not, [`crate::syntax::parse_deferred`] says so.
+    fn skip_block(&mut self) -> PResult<Block> {
+        let open = self.expect(Tok::LBrace, "`{`")?;
+        // The two tokens looked ahead lie in the block (or end it): read again after it.
+        let close = self.lexer.skip_block(open.end as usize);
+        self.previous = Some((close, false));
+        self.current = self.lexer.next_token();
+        self.next = self.lexer.next_token();
+        self.consumed += 1;
+        Ok(Block { members: Vec::new(), span: open.to(close) })
     }
 
     fn kind_annotation(&mut self) -> PResult<Option<Ident>> {
