@@ -24,7 +24,10 @@ use crate::source::FileId;
 
 /// Parses one file. Every syntax error of the file is reported; the tree holds what parsed.
 pub fn parse(file: FileId, text: &str) -> (ast::File, Vec<Diagnostic>) {
-    let mut parser = parser::Parser::new(lexer::Lexer::new(file, text));
+    whole_file(parser::Parser::new(lexer::Lexer::new(file, text)))
+}
+
+fn whole_file(mut parser: parser::Parser) -> (ast::File, Vec<Diagnostic>) {
     let items = parser.file();
     let (comments, diagnostics) = parser.finish();
     (ast::File { items, comments }, diagnostics)
@@ -34,15 +37,12 @@ pub fn parse(file: FileId, text: &str) -> (ast::File, Vec<Diagnostic>) {
 /// [`deferred`](ast::Item::deferred), to be read one at a time by [`parse_deferred`]: a large
 /// project's service trees are then never all held at once (docs/performance.md).
 ///
-/// A skipped body is only lexed, so its syntax errors are not reported here. The result is
-/// the same as [`parse`]'s only when every deferred body reads cleanly with
-/// [`parse_deferred`]; the compiler parses the project again with [`parse`] otherwise
-/// (`project::compile`).
+/// A skipped body is only scanned for braces, strings and comments: neither its errors nor
+/// its comments are reported here. The result is the same as [`parse`]'s only when every
+/// deferred body reads cleanly with [`parse_deferred`]; the compiler parses the project again
+/// with [`parse`] otherwise (`project::compile`).
 pub fn parse_deferring_services(file: FileId, text: &str) -> (ast::File, Vec<Diagnostic>) {
-    let mut parser = parser::Parser::new(lexer::Lexer::new(file, text)).deferring_services();
-    let items = parser.file();
-    let (comments, diagnostics) = parser.finish();
-    (ast::File { items, comments }, diagnostics)
+    whole_file(parser::Parser::new(lexer::Lexer::new(file, text)).deferring_services())
 }
 
 /// The whole of a [`deferred`](ast::Item::deferred) declaration of `text` (the file it was
