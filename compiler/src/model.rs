@@ -173,10 +173,10 @@ pub struct Service {
     pub port: Option<u16>,
     /// A prebuilt image, when the service is not built.
     pub image: Option<String>,
-    pub build: Option<Build>,
+    pub build: Option<Box<Build>>,
     /// An HTTP health endpoint.
-    pub health: Option<HttpHealth>,
-    pub deploy: Option<Deploy>,
+    pub health: Option<Box<HttpHealth>>,
+    pub deploy: Option<Box<Deploy>>,
     pub depends_on: Vec<Dependency>,
     /// Read-only configuration files (an nginx site, a Prometheus config), the same in every
     /// Compose file; a deployed service has none (its target would never receive them).

@@ -888,7 +888,7 @@ fn steps_after_tolerated_smoke(pipeline: &Pipeline, checker: &mut Checker) {
 fn own_dockerfiles_in_pipelines(model: &Model, pipeline: &Pipeline, checker: &mut Checker) {
     for step in pipeline.steps.iter().filter(|s| s.role == StepRole::Build) {
         let Some(service) =
-            model.services.get(&step.service).filter(|s| s.build.as_ref().is_some_and(Build::own_dockerfile))
+            model.services.get(&step.service).filter(|s| s.build.as_deref().is_some_and(Build::own_dockerfile))
         else {
             continue;
         };
