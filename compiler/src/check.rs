@@ -16,6 +16,7 @@ mod values;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::diagnostics::{codes, unknown_name_help, Diagnostic};
 use crate::model::{Gcp, Model, Project, Secret};
@@ -43,8 +44,9 @@ pub struct Checker<'a> {
     /// The texts the trees were parsed from: deferred service bodies are read from them.
     sources: &'a SourceMap,
     /// A deferred service body did not parse cleanly ([`Checker::service_tree`]): what was
-    /// checked is not what [`crate::syntax::parse`] would give.
-    deferred_failed: bool,
+    /// checked is not what [`crate::syntax::parse`] would give. Shared with forks, so that
+    /// both halves of the lowering stop at once.
+    deferred_failed: &'a AtomicBool,
     pub decls: Decls<'a>,
     pub diagnostics: Vec<Diagnostic>,
     pub used_secrets: BTreeSet<String>,
@@ -66,7 +68,7 @@ impl<'a> Checker<'a> {
         Checker {
             stdlib: self.stdlib,
             sources: self.sources,
-            deferred_failed: false,
+            deferred_failed: self.deferred_failed,
             decls: self.decls.clone(),
             diagnostics: Vec::new(),
             used_secrets: BTreeSet::new(),
@@ -77,7 +79,6 @@ impl<'a> Checker<'a> {
 
     /// What a [`Checker::fork`] found, after what this checker found.
     fn absorb(&mut self, fork: Checker<'a>) {
-        self.deferred_failed |= fork.deferred_failed;
         self.diagnostics.extend(fork.diagnostics);
         self.used_secrets.extend(fork.used_secrets);
         self.store_urls.extend(fork.store_urls);
@@ -85,10 +86,15 @@ impl<'a> Checker<'a> {
 
     /// The whole declaration of a service: `item` itself, or its body parsed now when it was
     /// deferred ([`crate::syntax::parse_deferring_services`]). `None` when that body has a
-    /// syntax error: the check is then void ([`DeferredBodyFailed`]).
+    /// syntax error, or another one had: the check is then void ([`DeferredBodyFailed`]).
     pub fn service_tree<'t>(&mut self, item: &'t Item) -> Option<Cow<'t, Item>> {
+        if self.deferred_failed.load(Ordering::Relaxed) {
+            return None;
+        }
         let whole = self.whole(item);
-        self.deferred_failed |= whole.is_none();
+        if whole.is_none() {
+            self.deferred_failed.store(true, Ordering::Relaxed);
+        }
         whole
     }
 
@@ -152,10 +158,11 @@ pub fn check(
     stdlib: &Stdlib,
     sources: Vec<String>,
 ) -> Result<(Option<Model>, Vec<Diagnostic>), DeferredBodyFailed> {
+    let deferred_failed = AtomicBool::new(false);
     let mut checker = Checker {
         stdlib,
         sources: texts,
-        deferred_failed: false,
+        deferred_failed: &deferred_failed,
         decls: Decls::default(),
         diagnostics: Vec::new(),
         used_secrets: BTreeSet::new(),
@@ -186,7 +193,7 @@ pub fn check(
             }
         }
     }
-    if checker.deferred_failed {
+    if deferred_failed.load(Ordering::Relaxed) {
         // Nothing checked from here on would be kept.
         return Err(DeferredBodyFailed);
     }
