@@ -372,18 +372,29 @@ fn shared_build_contexts(model: &Model, checker: &mut Checker) {
 fn unpinned_system_packages(service: &Service, build: &Build, checker: &mut Checker) {
     let build_only = build.runtime.runtime.as_ref().map(|r| r.build_only_packages.clone()).unwrap_or_default();
     for field in ["system_packages", "runtime_packages"] {
-        let written = service_field(checker, service, None, field);
+        // Where the list is written: read (the service parsed again) only for a package to report.
+        let mut written: Option<Option<ast::Field>> = None;
         for package in build.fields.get(field).map(Value::as_strings).unwrap_or_default() {
-            let at = written.as_ref().and_then(|f| list_item(&f.value, &package)).unwrap_or(service.span);
             let name = package.split('=').next().unwrap_or(&package);
-            if !package.contains('=') {
+            let unpinned = !package.contains('=');
+            let at_runtime =
+                field == "runtime_packages" && (name.ends_with("-dev") || build_only.iter().any(|b| b == name));
+            if !unpinned && !at_runtime {
+                continue;
+            }
+            let at = written
+                .get_or_insert_with(|| service_field(checker, service, None, field))
+                .as_ref()
+                .and_then(|f| list_item(&f.value, &package))
+                .unwrap_or(service.span);
+            if unpinned {
                 checker.report(
                     Diagnostic::new(&codes::UNPINNED_SYSTEM_PACKAGE, format!("system package `{package}` of `{}` has no version", service.name))
                         .at(at, format!("unpinned, in `{field}`"))
                         .with_help(format!("pin it, e.g. `\"{package}=<version>\"` (`apt-cache policy {package}` shows the candidates; `1.2.*` pins a series)")),
                 );
             }
-            if field == "runtime_packages" && (name.ends_with("-dev") || build_only.iter().any(|b| b == name)) {
+            if at_runtime {
                 let what = if name.ends_with("-dev") { "headers" } else { "a build tool" };
                 checker.report(
                     Diagnostic::new(&codes::BUILD_TOOL_AT_RUNTIME, format!("`{name}` would ship in the production image of `{}`", service.name))
