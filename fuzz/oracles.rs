@@ -61,8 +61,9 @@ pub fn one_format(data: &[u8]) -> &'static [Format] {
     ALL_FORMATS.get(i..=i).unwrap_or(ALL_FORMATS)
 }
 
-/// A one-file project (`sight.toml` empty): checking never panics and every diagnostic renders
-/// in each of `formats`.
+/// A one-file project (`sight.toml` empty): checking never panics, every diagnostic renders
+/// in each of `formats`, and deferring service bodies changes nothing: the diagnostics and
+/// the model are those of parsing every body up front.
 pub fn check(text: &str, formats: &[Format]) {
     let input = ProjectInput {
         manifest: String::new(),
@@ -70,6 +71,13 @@ pub fn check(text: &str, formats: &[Format]) {
         ..ProjectInput::default()
     };
     let compiled = compile(&input);
+    let whole = sight::project::compile_parsing_whole(&input);
+    assert_eq!(compiled.diagnostics, whole.diagnostics, "deferring service bodies changed the diagnostics");
+    assert_eq!(
+        format!("{:?}", compiled.model),
+        format!("{:?}", whole.model),
+        "deferring service bodies changed the model"
+    );
     render_all(&compiled, formats);
 }
 

@@ -164,6 +164,14 @@ pub fn compile_taking_texts(input: &mut ProjectInput) -> Compiled {
     compile_files(input, files, Parsing::DeferringServices)
 }
 
+/// [`compile`] with every file parsed whole up front, service bodies included: the
+/// reference that deferring them must equal, diagnostic for diagnostic (the unit tests below
+/// and the fuzz target `check` compare the two).
+pub fn compile_parsing_whole(input: &ProjectInput) -> Compiled {
+    let files = input.sources.iter().map(|(p, t)| SourceFile::new(p.clone(), t.clone())).collect();
+    compile_files(input, files, Parsing::Whole)
+}
+
 /// `files`: the spec files of `input`, in its order. `parsing`: how they are parsed first.
 fn compile_files(input: &ProjectInput, mut files: Vec<SourceFile>, parsing: Parsing) -> Compiled {
     files.push(SourceFile::new(MANIFEST, input.manifest.clone()));
@@ -434,12 +442,8 @@ mod tests {
 
     /// `input` compiled as usual (service bodies deferred) and parsed whole, as debug text.
     fn both_ways(input: &ProjectInput) -> (String, String) {
-        let texts = || input.sources.iter().map(|(p, t)| SourceFile::new(p.clone(), t.clone())).collect();
         let show = |c: Compiled| format!("{:#?}\n{:#?}", c.diagnostics, c.model);
-        (
-            show(compile_files(input, texts(), Parsing::DeferringServices)),
-            show(compile_files(input, texts(), Parsing::Whole)),
-        )
+        (show(compile(input)), show(compile_parsing_whole(input)))
     }
 
     /// Whether checking `input` with its service bodies deferred stands, without falling back
