@@ -87,7 +87,7 @@ impl<'a> Checker<'a> {
     /// The whole declaration of a service: `item` itself, or its body parsed now when it was
     /// deferred ([`crate::syntax::parse_deferring_services`]). `None` when that body has a
     /// syntax error, or another one had: the check is then void ([`DeferredBodyFailed`]).
-    pub fn service_tree<'t>(&mut self, item: &'t Item) -> Option<Cow<'t, Item>> {
+    fn service_tree<'t>(&mut self, item: &'t Item) -> Option<Cow<'t, Item>> {
         if self.deferred_failed.load(Ordering::Relaxed) {
             return None;
         }
@@ -100,7 +100,7 @@ impl<'a> Checker<'a> {
 
     /// [`Checker::service_tree`], for a body already read once (by the rules, after every
     /// service was lowered): a failure was recorded then.
-    pub fn whole<'t>(&self, item: &'t Item) -> Option<Cow<'t, Item>> {
+    fn whole<'t>(&self, item: &'t Item) -> Option<Cow<'t, Item>> {
         if !item.deferred {
             return Some(Cow::Borrowed(item));
         }
@@ -110,7 +110,7 @@ impl<'a> Checker<'a> {
 
     /// The whole declaration of service `name` ([`Checker::whole`]), for the rules: they point
     /// at what was written.
-    pub fn service_item(&self, name: &str) -> Option<Cow<'a, Item>> {
+    fn service_item(&self, name: &str) -> Option<Cow<'a, Item>> {
         self.whole(self.decls.services.get(name).copied()?)
     }
 

@@ -153,8 +153,12 @@ pub fn parse_manifest(text: &str, file: FileId) -> Result<Manifest, Box<Diagnost
 
 /// Runs syntax → check → model on a project. Pure: no file system, clock or environment.
 pub fn compile(input: &ProjectInput) -> Compiled {
-    let files = input.sources.iter().map(|(p, t)| SourceFile::new(p.clone(), t.clone())).collect();
-    compile_files(input, files, Parsing::DeferringServices)
+    compile_files(input, copied_specs(input), Parsing::DeferringServices)
+}
+
+/// The spec files of `input`, copied.
+fn copied_specs(input: &ProjectInput) -> Vec<SourceFile> {
+    input.sources.iter().map(|(p, t)| SourceFile::new(p.clone(), t.clone())).collect()
 }
 
 /// [`compile`], moving the spec texts out of `input` instead of copying them (its paths
@@ -168,8 +172,7 @@ pub fn compile_taking_texts(input: &mut ProjectInput) -> Compiled {
 /// reference that deferring them must equal, diagnostic for diagnostic (the unit tests below
 /// and the fuzz target `check` compare the two).
 pub fn compile_parsing_whole(input: &ProjectInput) -> Compiled {
-    let files = input.sources.iter().map(|(p, t)| SourceFile::new(p.clone(), t.clone())).collect();
-    compile_files(input, files, Parsing::Whole)
+    compile_files(input, copied_specs(input), Parsing::Whole)
 }
 
 /// `files`: the spec files of `input`, in its order. `parsing`: how they are parsed first.
@@ -449,11 +452,10 @@ mod tests {
     /// Whether checking `input` with its service bodies deferred stands, without falling back
     /// to the whole parse.
     fn defers(input: &ProjectInput) -> bool {
-        let files = input.sources.iter().map(|(p, t)| SourceFile::new(p.clone(), t.clone())).collect();
         let stdlib = Stdlib::builtin().unwrap_or_default();
         parse_and_check(
             input,
-            &SourceMap::new(files),
+            &SourceMap::new(copied_specs(input)),
             &Manifest::default(),
             &stdlib,
             FileId(0),

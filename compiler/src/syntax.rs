@@ -55,5 +55,5 @@ pub fn parse_deferred(file: FileId, text: &str, item: &ast::Item) -> Option<ast:
     let mut parser = parser::Parser::new(lexer::Lexer::starting_at(file, text, item.span.start as usize));
     let parsed = parser.item_alone();
     let (_, diagnostics) = parser.finish();
-    parsed.filter(|whole| diagnostics.is_empty() && whole.span == item.span && whole.keyword == item.keyword)
+    parsed.filter(|whole| diagnostics.is_empty() && whole.span == item.span)
 }
