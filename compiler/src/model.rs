@@ -189,11 +189,28 @@ pub struct Service {
     pub span: Span,
 }
 
-/// Container settings of a service that only Compose reads: extra ports and volumes,
-/// networks, restart policy and the like. Empty by default; each is written into the
-/// Compose files as declared (Cloud Run has no equivalent, except where noted).
+/// Container settings of a service that only Compose reads: restart policy, limits, a
+/// command health check and, boxed in [`ContainerExtras`], the settings fewer services use.
+/// Empty by default; each is written into the Compose files as declared (Cloud Run has no
+/// equivalent, except where noted).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ContainerOptions {
+    /// `no`, `always`, `on-failure[:N]`, `unless-stopped`; `None`: sight's default per file.
+    pub restart: Option<String>,
+    /// Resource limits in every Compose file (production takes the Cloud Run deploy's instead).
+    pub limits: Option<ContainerLimits>,
+    /// A health check given as a command (`command([…])`, `shell("…")`) instead of `http`.
+    pub health_check: Option<Health>,
+    /// A one-shot task (a migration, a seed): dependents wait until it exits successfully.
+    pub job: bool,
+    /// `None` until a service sets one of them: fifteen empty lists and maps would take about
+    /// 300 bytes in each of a large project's services (docs/performance.md).
+    extras: Option<Box<ContainerExtras>>,
+}
+
+/// The container settings fewer services set ([`ContainerOptions::extras`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ContainerExtras {
     /// Published ports beyond `port`/`publish`, in Compose's short syntax
     /// (`[IP:]HOST:CONTAINER[/PROTOCOL]`, or `CONTAINER[/PROTOCOL]`).
     pub ports: Vec<String>,
@@ -211,8 +228,6 @@ pub struct ContainerOptions {
     pub security_opt: Vec<String>,
     /// GPUs reserved for the container: `all` or a count (NVIDIA devices).
     pub gpus: Option<String>,
-    /// `no`, `always`, `on-failure[:N]`, `unless-stopped`; `None`: sight's default per file.
-    pub restart: Option<String>,
     /// Replaces the image's entrypoint.
     pub entrypoint: Vec<String>,
     /// `user[:group]` the container runs as.
@@ -224,15 +239,42 @@ pub struct ContainerOptions {
     /// Files of environment variables read by Compose (relative to the project root).
     pub env_files: Vec<String>,
     pub labels: BTreeMap<String, String>,
-    /// Resource limits in every Compose file (production takes the Cloud Run deploy's instead).
-    pub limits: Option<ContainerLimits>,
-    /// A one-shot task (a migration, a seed): dependents wait until it exits successfully.
-    pub job: bool,
     pub tty: bool,
     pub stdin_open: bool,
     pub read_only: bool,
-    /// A health check given as a command (`command([…])`, `shell("…")`) instead of `http`.
-    pub health_check: Option<Health>,
+}
+
+/// What a container without extras reads.
+static NO_EXTRAS: ContainerExtras = ContainerExtras {
+    ports: Vec::new(),
+    volumes: Vec::new(),
+    tmpfs: Vec::new(),
+    networks: Vec::new(),
+    aliases: Vec::new(),
+    ulimits: BTreeMap::new(),
+    security_opt: Vec::new(),
+    gpus: None,
+    entrypoint: Vec::new(),
+    user: None,
+    secrets: Vec::new(),
+    profiles: Vec::new(),
+    env_files: Vec::new(),
+    labels: BTreeMap::new(),
+    tty: false,
+    stdin_open: false,
+    read_only: false,
+};
+
+impl ContainerOptions {
+    /// The settings fewer services set (all empty when none is).
+    pub fn extras(&self) -> &ContainerExtras {
+        self.extras.as_deref().unwrap_or(&NO_EXTRAS)
+    }
+
+    /// The same, to set one.
+    pub fn extras_mut(&mut self) -> &mut ContainerExtras {
+        self.extras.get_or_insert_with(Box::default)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -546,5 +588,18 @@ impl Value {
             Value::List(items) => J::Array(items.iter().map(Value::to_json).collect()),
             Value::Map(map) => J::Object(map.iter().map(|(k, v)| (k.clone(), J::String(v.clone()))).collect()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The model holds a boxed `Service` per service for as long as it lives; the allocator
+    /// rounds 513 to 640 bytes up, so a field more inline costs a large project a quarter more.
+    #[test]
+    fn a_service_takes_at_most_512_bytes() {
+        let size = std::mem::size_of::<Service>();
+        assert!(size <= 512, "a Service takes {size} bytes: box what few services set (see ContainerExtras)");
     }
 }

@@ -54,7 +54,7 @@ impl Checker<'_> {
         match (name, member) {
             ("labels", Member::Block(b)) => {
                 if let Some(Value::Map(map)) = self.string_map(&b.body, "labels") {
-                    options.labels = map;
+                    options.extras_mut().labels = map;
                 }
             }
             ("limits", Member::Block(b)) => options.limits = self.limits(&b.body),
@@ -65,7 +65,7 @@ impl Checker<'_> {
                             soft.parse::<i64>().is_ok() && hard.parse::<i64>().is_ok()
                         });
                         if valid {
-                            options.ulimits.insert(limit, value);
+                            options.extras_mut().ulimits.insert(limit, value);
                         } else {
                             let span = crate::check::services::find_field_span(&b.body, &limit).unwrap_or(b.name.span);
                             self.report(
@@ -85,19 +85,24 @@ impl Checker<'_> {
             (_, Member::Field(f)) => {
                 let value = &f.value;
                 match name {
-                    "ports" => options.ports = self.checked_strings(value, name, port_mapping_error),
-                    "volumes" => options.volumes = self.volumes(value),
-                    "tmpfs" => options.tmpfs = self.checked_strings(value, name, tmpfs_error),
+                    "ports" => options.extras_mut().ports = self.checked_strings(value, name, port_mapping_error),
+                    "volumes" => options.extras_mut().volumes = self.volumes(value),
+                    "tmpfs" => options.extras_mut().tmpfs = self.checked_strings(value, name, tmpfs_error),
                     "networks" => {
-                        options.networks = self.checked_strings(value, name, |n| compose_name_error(n, "network"))
+                        options.extras_mut().networks =
+                            self.checked_strings(value, name, |n| compose_name_error(n, "network"))
                     }
                     "profiles" => {
-                        options.profiles = self.checked_strings(value, name, |n| compose_name_error(n, "profile"))
+                        options.extras_mut().profiles =
+                            self.checked_strings(value, name, |n| compose_name_error(n, "profile"))
                     }
-                    "aliases" => options.aliases = self.checked_strings(value, name, |n| compose_name_error(n, "host")),
-                    "security_opt" => options.security_opt = self.strings(value, name).unwrap_or_default(),
+                    "aliases" => {
+                        options.extras_mut().aliases =
+                            self.checked_strings(value, name, |n| compose_name_error(n, "host"))
+                    }
+                    "security_opt" => options.extras_mut().security_opt = self.strings(value, name).unwrap_or_default(),
                     "gpus" => {
-                        options.gpus = match &value.kind {
+                        options.extras_mut().gpus = match &value.kind {
                             ExprKind::Str(all) if all == "all" => Some(all.to_string()),
                             ExprKind::Int(n) if *n >= 1 => Some(n.to_string()),
                             _ => {
@@ -106,21 +111,21 @@ impl Checker<'_> {
                             }
                         }
                     }
-                    "entrypoint" => options.entrypoint = self.strings(value, name).unwrap_or_default(),
-                    "env_file" => options.env_files = self.checked_strings(value, name, env_file_error),
+                    "entrypoint" => options.extras_mut().entrypoint = self.strings(value, name).unwrap_or_default(),
+                    "env_file" => options.extras_mut().env_files = self.checked_strings(value, name, env_file_error),
                     "user" => {
-                        options.user =
+                        options.extras_mut().user =
                             self.value(value, FieldType::String, name).and_then(|v| v.as_str().map(str::to_string))
                     }
                     "restart" => options.restart = self.restart(value),
-                    "secrets" => options.secrets = self.secret_grants(value),
+                    "secrets" => options.extras_mut().secrets = self.secret_grants(value),
                     "job" | "tty" | "stdin_open" | "read_only" => {
                         let flag = matches!(self.value(value, FieldType::Bool, name), Some(Value::Bool(true)));
                         match name {
                             "job" => options.job = flag,
-                            "tty" => options.tty = flag,
-                            "stdin_open" => options.stdin_open = flag,
-                            _ => options.read_only = flag,
+                            "tty" => options.extras_mut().tty = flag,
+                            "stdin_open" => options.extras_mut().stdin_open = flag,
+                            _ => options.extras_mut().read_only = flag,
                         }
                     }
                     _ => self.wrong_form(name, f.span(), true),

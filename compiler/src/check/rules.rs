@@ -206,14 +206,14 @@ fn dependencies_across_profiles(model: &Model, checker: &mut Checker) {
         model
             .services
             .get(name)
-            .map(|s| s.container.profiles.as_slice())
-            .or_else(|| model.stores.get(name).map(|s| s.container.profiles.as_slice()))
+            .map(|s| s.container.extras().profiles.as_slice())
+            .or_else(|| model.stores.get(name).map(|s| s.container.extras().profiles.as_slice()))
             .unwrap_or_default()
     };
     for service in model.services.values() {
         for dep in &service.depends_on {
             let target = profiles_of(&dep.target);
-            let own = &service.container.profiles;
+            let own = &service.container.extras().profiles;
             if target.is_empty() || (!own.is_empty() && own.iter().all(|p| target.contains(p))) {
                 continue;
             }

@@ -569,8 +569,8 @@ impl<'a> Checker<'a> {
             build: build.map(Box::new),
             health: health.map(Box::new),
             deploy: deploy.map(Box::new),
-            depends_on,
-            config_files: files,
+            depends_on: exact(depends_on),
+            config_files: exact(files),
             configs,
             container,
             span: item.name.span,
@@ -885,7 +885,8 @@ impl<'a> Checker<'a> {
 
     /// `env { NAME = value }`: strings, numbers, booleans, secrets, store URLs.
     fn env_block(&mut self, block: &Block, stores: &BTreeMap<String, Store>) -> crate::model::EnvMap {
-        let mut out = crate::model::EnvMap::new();
+        // One variable per member: the map is held as long as the model, without spare room.
+        let mut out = crate::model::EnvMap::with_capacity(block.members.len());
         let mut seen: BTreeMap<&str, crate::source::Span> = BTreeMap::new();
         for member in &block.members {
             let Member::Field(f) = member else {
@@ -1152,4 +1153,11 @@ pub fn find_field_span(block: &Block, name: &str) -> Option<crate::source::Span>
 fn is_channel_name(id: &str) -> bool {
     let parts: Vec<&str> = id.split('/').collect();
     matches!(parts.as_slice(), ["projects", p, "notificationChannels", c] if !p.is_empty() && !c.is_empty())
+}
+
+/// `list` without spare capacity: a pushed vector has room for four, and a large project's
+/// model holds one per service for as long as it lives.
+fn exact<T>(mut list: Vec<T>) -> Vec<T> {
+    list.shrink_to_fit();
+    list
 }

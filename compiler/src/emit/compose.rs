@@ -732,7 +732,7 @@ impl<'a> ComposeBuilder<'a> {
                 .as_ref()
                 .map(|l| Limits { cpus: l.cpus.map(number), memory: l.memory_bytes.map(size_docker) }),
         };
-        let reservations = service.container.gpus.as_ref().map(|gpus| Reservations {
+        let reservations = service.container.extras().gpus.as_ref().map(|gpus| Reservations {
             devices: vec![Device {
                 driver: "nvidia",
                 count: gpus
@@ -780,50 +780,50 @@ impl<'a> ComposeBuilder<'a> {
         volumes: &mut IndexMap<String, VolumeSpec>,
         networks: &mut BTreeMap<String, NetworkSpec>,
     ) {
+        let extras = options.extras();
         if self.env != Env::Test {
-            entry.ports.extend(options.ports.iter().map(|p| match self.env {
+            entry.ports.extend(extras.ports.iter().map(|p| match self.env {
                 Env::Dev => loopback_port(p),
                 _ => p.clone(),
             }));
             if let Some(restart) = &options.restart {
                 entry.restart = Some(Cow::Borrowed(restart.as_str()));
             }
-            entry.profiles = options.profiles.iter().map(|p| Cow::Borrowed(p.as_str())).collect();
+            entry.profiles = extras.profiles.iter().map(|p| Cow::Borrowed(p.as_str())).collect();
         }
-        for volume in &options.volumes {
+        for volume in &extras.volumes {
             if let Some((name, _)) = volume.split_once(':') {
                 volumes.entry(name.to_string()).or_default();
             }
             entry.volumes.push(dollars(volume));
         }
-        entry.tmpfs.extend(options.tmpfs.iter().map(|t| dollars(t)));
-        for network in &options.networks {
+        entry.tmpfs.extend(extras.tmpfs.iter().map(|t| dollars(t)));
+        for network in &extras.networks {
             if network != "default" {
                 networks.entry(network.clone()).or_default();
             }
         }
-        entry.networks = if options.aliases.is_empty() {
-            ServiceNetworks::List(options.networks.clone())
+        entry.networks = if extras.aliases.is_empty() {
+            ServiceNetworks::List(extras.networks.clone())
         } else {
             // Aliases are per network: the same ones on each (`default` when none is named).
-            let names =
-                if options.networks.is_empty() { vec!["default".to_string()] } else { options.networks.clone() };
+            let names = if extras.networks.is_empty() { vec!["default".to_string()] } else { extras.networks.clone() };
             ServiceNetworks::Aliased(
-                names.into_iter().map(|n| (n, NetworkAttachment { aliases: options.aliases.clone() })).collect(),
+                names.into_iter().map(|n| (n, NetworkAttachment { aliases: extras.aliases.clone() })).collect(),
             )
         };
-        entry.entrypoint = options.entrypoint.iter().map(|e| dollars(e)).collect();
-        entry.user = options.user.as_deref().map(dollars);
-        entry.env_file = options.env_files.iter().map(|f| self.rebase(f)).collect();
-        entry.labels = options.labels.iter().map(|(k, v)| (Cow::Borrowed(k.as_str()), dollars(v))).collect();
+        entry.entrypoint = extras.entrypoint.iter().map(|e| dollars(e)).collect();
+        entry.user = extras.user.as_deref().map(dollars);
+        entry.env_file = extras.env_files.iter().map(|f| self.rebase(f)).collect();
+        entry.labels = extras.labels.iter().map(|(k, v)| (Cow::Borrowed(k.as_str()), dollars(v))).collect();
         let secrets = std::mem::take(&mut entry.secrets);
         entry.secrets =
-            sorted_unique(secrets.into_iter().chain(options.secrets.iter().map(|s| Cow::Borrowed(s.as_str()))));
-        entry.tty = options.tty;
-        entry.stdin_open = options.stdin_open;
-        entry.read_only = options.read_only;
-        entry.security_opt = options.security_opt.iter().map(|o| Cow::Borrowed(o.as_str())).collect();
-        entry.ulimits = options.ulimits.iter().filter_map(|(k, v)| Some((k.clone(), Ulimit::parse(v)?))).collect();
+            sorted_unique(secrets.into_iter().chain(extras.secrets.iter().map(|s| Cow::Borrowed(s.as_str()))));
+        entry.tty = extras.tty;
+        entry.stdin_open = extras.stdin_open;
+        entry.read_only = extras.read_only;
+        entry.security_opt = extras.security_opt.iter().map(|o| Cow::Borrowed(o.as_str())).collect();
+        entry.ulimits = extras.ulimits.iter().filter_map(|(k, v)| Some((k.clone(), Ulimit::parse(v)?))).collect();
         if let Some(health) = &options.health_check {
             entry.healthcheck = Some(Healthcheck {
                 test: health.test.iter().map(|t| dollars(t)).collect(),
@@ -985,7 +985,7 @@ impl<'a> Containers<'_, 'a> {
             entry.configs = config_mounts(runner.service, self.config_names);
         }
         // The runner reaches its service over the networks the service is on.
-        entry.networks = ServiceNetworks::List(runner.service.container.networks.clone());
+        entry.networks = ServiceNetworks::List(runner.service.container.extras().networks.clone());
         entry.depends_on = if runner.boot_test {
             self.depends_on([runner.service.name.as_str()])
         } else {

@@ -1953,12 +1953,12 @@ services:
         assert_eq!(build.fields["target"], crate::model::Value::Str("dev".into()));
         assert_eq!(web.config(crate::model::Env::Dev).command, ["npm", "start"]); // the override's
         assert_eq!(web.port, Some(3000));
-        assert_eq!(web.container.ports, ["127.0.0.1:9229:9229"]);
-        assert_eq!(web.container.volumes, ["/app/node_modules"]);
+        assert_eq!(web.container.extras().ports, ["127.0.0.1:9229:9229"]);
+        assert_eq!(web.container.extras().volumes, ["/app/node_modules"]);
         assert_eq!(web.config(crate::model::Env::Dev).mounts, ["./web/src:/app/src:ro"]);
-        assert_eq!(web.container.networks, ["front"]);
+        assert_eq!(web.container.extras().networks, ["front"]);
         assert_eq!(web.container.restart.as_deref(), Some("unless-stopped"));
-        assert!(!web.container.stdin_open, "`!reset` removed it");
+        assert!(!web.container.extras().stdin_open, "`!reset` removed it");
         let env = &web.config(crate::model::Env::Dev).env;
         assert_eq!(env.get("LOG_LEVEL"), Some(&EnvValue::Text("info".into())));
         assert_eq!(env.get("API_URL"), Some(&EnvValue::Text("http://api:8000".into())));
@@ -1966,7 +1966,7 @@ services:
 
         let api = &model.services["api"];
         assert_eq!(api.image.as_deref(), Some("ghcr.io/shop/api:1.4"));
-        assert_eq!(api.container.entrypoint, ["/entrypoint.sh"]);
+        assert_eq!(api.container.extras().entrypoint, ["/entrypoint.sh"]);
         let env = &api.config(crate::model::Env::Dev).env;
         assert_eq!(env.get("DATABASE_HOST"), Some(&EnvValue::Text("db.internal".into())));
         assert_eq!(env.get("API_TOKEN"), Some(&EnvValue::Text("dev-token".into())));
@@ -1978,18 +1978,18 @@ services:
             (10_000, 3_000, 5, 60_000)
         );
         assert_eq!(api.depends_on.iter().map(|d| d.target.as_str()).collect::<Vec<_>>(), ["db"]);
-        assert_eq!(api.container.networks, ["front", "back"]);
-        assert_eq!(api.container.secrets, ["api-key"]);
-        assert_eq!(api.container.user.as_deref(), Some("1000:1000"));
+        assert_eq!(api.container.extras().networks, ["front", "back"]);
+        assert_eq!(api.container.extras().secrets, ["api-key"]);
+        assert_eq!(api.container.extras().user.as_deref(), Some("1000:1000"));
         let limits = api.container.limits.as_ref().expect("limits");
         assert_eq!((limits.cpus, limits.memory_bytes), (Some(0.5), Some(512 << 20)));
-        assert_eq!(api.container.labels["com.example.team"], "shop");
-        assert_eq!(api.container.ulimits["nofile"], "1024:65536");
-        assert_eq!(api.container.security_opt, ["no-new-privileges"]);
+        assert_eq!(api.container.extras().labels["com.example.team"], "shop");
+        assert_eq!(api.container.extras().ulimits["nofile"], "1024:65536");
+        assert_eq!(api.container.extras().security_opt, ["no-new-privileges"]);
         assert_eq!(api.port, Some(8000));
 
         let migrate = &model.services["migrate"];
-        assert_eq!(migrate.container.profiles, ["tools"]);
+        assert_eq!(migrate.container.extras().profiles, ["tools"]);
         assert!(!migrate.container.job);
 
         // A postgres whose container the kind reproduces is a store; its password a secret.
@@ -1998,7 +1998,7 @@ services:
         assert_eq!(db.environment["POSTGRES_USER"], "shop");
         assert_eq!(db.environment["POSTGRES_DB"], "shop");
         assert_eq!(db.container.restart.as_deref(), Some("always"));
-        assert_eq!(db.container.networks, ["back"]);
+        assert_eq!(db.container.extras().networks, ["back"]);
         assert_eq!(imported.files["secrets/db_password.txt"], "s3cret");
         assert_eq!(model.secrets["api-key"].file, "./secrets/api-key.txt");
         assert!(model.networks["back"].internal);
