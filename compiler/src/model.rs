@@ -11,6 +11,8 @@ use std::sync::Arc;
 
 use crate::source::Span;
 use crate::stdlib::{KindDef, SignalDef, StepRole};
+/// Names and values of environment variables: most are short enough to be held inline.
+pub use crate::syntax::ast::Text;
 
 #[derive(Clone, Debug)]
 pub struct Model {
@@ -158,8 +160,8 @@ impl Store {
 /// A Compose health check.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Health {
-    /// `["CMD", …]` or `["CMD-SHELL", "…"]`.
-    pub test: Vec<String>,
+    /// `["CMD", …]` or `["CMD-SHELL", "…"]`: short words, held inline.
+    pub test: Vec<Text>,
     pub interval_ms: u64,
     pub timeout_ms: u64,
     pub start_period_ms: u64,
@@ -330,17 +332,17 @@ pub struct ServiceConfig {
 /// Environment variables by name, in name order. A sorted vector, not a `BTreeMap`: a service
 /// has a handful of variables, and a `BTreeMap` leaf holds room for eleven (about 800 bytes per
 /// service for three variables, against 216).
-pub type EnvMap = litemap::LiteMap<String, EnvValue>;
+pub type EnvMap = litemap::LiteMap<Text, EnvValue>;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum EnvValue {
-    Text(String),
+    Text(Text),
     /// A secret: Compose mounts it as a file, Cloud Run reads it from Secret Manager.
-    Secret(String),
+    Secret(Text),
     /// A store's connection URL (rendered for the Compose network).
     StoreUrl {
-        store: String,
-        url: String,
+        store: Text,
+        url: Text,
     },
 }
 

@@ -393,11 +393,11 @@ impl Checker<'_> {
         };
         let test = match (name.as_str(), &arg.value.kind) {
             ("shell", ExprKind::Str(script)) if !script.trim().is_empty() => {
-                vec!["CMD-SHELL".to_string(), script.to_string()]
+                vec![Text::from("CMD-SHELL"), script.clone()]
             }
             ("command", ExprKind::List(_)) => {
                 let argv = self.argv(&arg.value, "command")?;
-                std::iter::once("CMD".to_string()).chain(argv).collect()
+                std::iter::once(Text::from("CMD")).chain(argv.into_iter().map(Text::from)).collect()
             }
             _ => {
                 self.report(

@@ -330,10 +330,10 @@ impl Checker<'_> {
                         for e in &b.body.members {
                             let Member::Field(f) = e else { continue };
                             let v = match &f.value.kind {
-                                ExprKind::Str(s) => EnvValue::Text(s.to_string()),
+                                ExprKind::Str(s) => EnvValue::Text(s.clone()),
                                 ExprKind::Path(p) if p.segments.first().is_some_and(|s| s.name == "secret") => {
                                     match self.secret_ref(p, &f.name.name) {
-                                        Some(Value::Secret(s)) => EnvValue::Secret(s),
+                                        Some(Value::Secret(s)) => EnvValue::Secret(s.into()),
                                         _ => continue,
                                     }
                                 }
@@ -342,7 +342,7 @@ impl Checker<'_> {
                                     None => continue,
                                 },
                             };
-                            env.insert(f.name.name.as_str().to_owned(), v);
+                            env.insert(f.name.name.clone(), v);
                         }
                     }
                     Member::Field(f) if f.name.name == "timeout" => match f.value.kind {
@@ -656,7 +656,7 @@ impl Checker<'_> {
                 _ => vec![],
             });
             for text in texts.chain(step.env.values().filter_map(|e| match e {
-                EnvValue::Text(t) => Some(t.clone()),
+                EnvValue::Text(t) => Some(t.to_string()),
                 _ => None,
             })) {
                 for name in substitution_refs(&text) {

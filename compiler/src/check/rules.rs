@@ -551,7 +551,7 @@ fn compose_host_in_production(service: &Service, deploy: &Deploy, checker: &mut 
         let EnvValue::StoreUrl { store, url } = value else {
             continue;
         };
-        if deploy.env.contains_key(name) {
+        if deploy.env.contains_key(name.as_str()) {
             continue;
         }
         let span = service_field(checker, service, Some(Env::Prod), name).map_or(service.span, |f| f.span());
@@ -775,14 +775,14 @@ fn async_migration_driver(model: &Model, pipeline: &Pipeline, checker: &mut Chec
     for step in pipeline.steps.iter().filter(|s| is_migration(s)) {
         let service = model.services.get(&step.service);
         let service_env = service.map(|s| (*s.config(Env::Prod).env).clone()).unwrap_or_default();
-        let env: BTreeMap<String, EnvValue> =
+        let env: BTreeMap<Text, EnvValue> =
             service_env.into_iter().chain(step.env.iter().map(|(k, v)| (k.clone(), v.clone()))).collect();
         let decl = step_decl(checker, pipeline, &step.name);
         for (name, value) in env {
             let EnvValue::StoreUrl { url, store } = value else { continue };
             let Some((driver, sync)) = ASYNC_DRIVERS.iter().find(|(d, _)| url.contains(*d)) else { continue };
             // The URL is written in the step's `env`, or else in the service's.
-            let in_step = step.env.contains_key(&name);
+            let in_step = step.env.contains_key(name.as_str());
             let step_block = decl.and_then(|d| {
                 let call_block = match &d.action.kind {
                     ExprKind::Call(c) => c.block.as_ref(),
@@ -996,7 +996,7 @@ fn script_variables_in_step_env(model: &Model, pipeline: &Pipeline, checker: &mu
     for step in &pipeline.steps {
         let Some(def) = step.kind.step.as_ref() else { continue };
         let reads_cloud_sql = step.env.values().any(|v| {
-            matches!(v, EnvValue::StoreUrl { store, .. } if model.stores.get(store).is_some_and(Store::is_cloud_sql))
+            matches!(v, EnvValue::StoreUrl { store, .. } if model.stores.get(store.as_str()).is_some_and(Store::is_cloud_sql))
         });
         let reserved = def.script_variables(reads_cloud_sql);
         for name in step.env.keys().filter(|n| reserved.contains(&n.as_str())) {
@@ -1026,7 +1026,7 @@ fn compose_host_in_pipeline(model: &Model, pipeline: &Pipeline, checker: &mut Ch
         let proxies = step.kind.step.as_ref().is_some_and(|d| d.cloud_sql.is_some());
         for (name, value) in &step.env {
             let EnvValue::StoreUrl { store, url } = value else { continue };
-            let cloud_sql = model.stores.get(store).is_some_and(Store::is_cloud_sql);
+            let cloud_sql = model.stores.get(store.as_str()).is_some_and(Store::is_cloud_sql);
             if proxies && cloud_sql {
                 continue;
             }

@@ -11,6 +11,7 @@ use crate::model::*;
 use crate::stdlib::{KindClass, KindDef};
 use crate::syntax::ast::{Block, Expr, ExprKind, Ident, Item, Member};
 use crate::template;
+use compact_str::ToCompactString;
 
 /// Service fields an overlay may change.
 const OVERLAY_FIELDS: &[&str] = &["command", "env", "mount", "publish", "replicas"];
@@ -209,7 +210,7 @@ impl<'a> Checker<'a> {
             command.push(render(self, part, "command")?);
         }
         let mut health = Health {
-            test: def.health.test.clone(),
+            test: def.health.test.iter().map(|t| Text::from(t.as_str())).collect(),
             interval_ms: parse_duration(&def.health.interval).unwrap_or(5_000),
             timeout_ms: parse_duration(&def.health.timeout).unwrap_or(5_000),
             start_period_ms: parse_duration(&def.health.start_period).unwrap_or(0),
@@ -513,8 +514,12 @@ impl<'a> Checker<'a> {
         // Implicit dependencies: a service that reads a store's URL depends on it.
         for value in base.env.values().chain(overlays.values().flat_map(|_| std::iter::empty())) {
             if let EnvValue::StoreUrl { store, .. } = value {
-                if !depends_on.iter().any(|d| &d.target == store) {
-                    depends_on.push(Dependency { target: store.clone(), target_is_store: true, span: item.name.span });
+                if !depends_on.iter().any(|d| d.target == *store) {
+                    depends_on.push(Dependency {
+                        target: store.to_string(),
+                        target_is_store: true,
+                        span: item.name.span,
+                    });
                 }
             }
         }
@@ -908,13 +913,13 @@ impl<'a> Checker<'a> {
             }
             seen.insert(&f.name.name, f.name.span);
             let value = match &f.value.kind {
-                ExprKind::Str(s) => EnvValue::Text(s.as_str().to_owned()),
-                ExprKind::Int(n) => EnvValue::Text(n.to_string()),
-                ExprKind::Float(x) => EnvValue::Text(x.to_string()),
-                ExprKind::Bool(b) => EnvValue::Text(b.to_string()),
+                ExprKind::Str(s) => EnvValue::Text(s.clone()),
+                ExprKind::Int(n) => EnvValue::Text(n.to_compact_string()),
+                ExprKind::Float(x) => EnvValue::Text(x.to_compact_string()),
+                ExprKind::Bool(b) => EnvValue::Text(b.to_compact_string()),
                 ExprKind::Path(path) if path.segments.first().is_some_and(|s| s.name == "secret") => {
                     match self.secret_ref(path, &f.name.name) {
-                        Some(Value::Secret(s)) => EnvValue::Secret(s),
+                        Some(Value::Secret(s)) => EnvValue::Secret(s.into()),
                         _ => continue,
                     }
                 }
@@ -927,7 +932,7 @@ impl<'a> Checker<'a> {
                     continue;
                 }
             };
-            out.insert(f.name.name.as_str().to_owned(), value);
+            out.insert(f.name.name.clone(), value);
         }
         out
     }
@@ -969,7 +974,7 @@ impl<'a> Checker<'a> {
         };
         if args.is_empty() {
             if let Some(url) = self.store_urls.get(&(store.name.clone(), url_name.name.as_str().to_owned())) {
-                return Some(EnvValue::StoreUrl { store: store.name.clone(), url: url.clone() });
+                return Some(EnvValue::StoreUrl { store: store.name.as_str().into(), url: url.as_str().into() });
             }
         }
         let mut context = serde_json::Map::new();
@@ -1019,7 +1024,7 @@ impl<'a> Checker<'a> {
         if args.is_empty() {
             self.store_urls.insert((store.name.clone(), url_name.name.as_str().to_owned()), rendered.clone());
         }
-        Some(EnvValue::StoreUrl { store: store.name.clone(), url: rendered })
+        Some(EnvValue::StoreUrl { store: store.name.as_str().into(), url: rendered.into() })
     }
 
     fn deploy(
@@ -1050,7 +1055,7 @@ impl<'a> Checker<'a> {
         if let Some(project) = project {
             for value in prod.env.values() {
                 if let EnvValue::StoreUrl { store, .. } = value {
-                    if let Some(s) = stores.get(store).filter(|s| s.is_cloud_sql()) {
+                    if let Some(s) = stores.get(store.as_str()).filter(|s| s.is_cloud_sql()) {
                         let name = format!("{}:{}:{}", project.gcp.project, project.gcp.region, s.cloud_sql_instance());
                         if !cloudsql_instances.contains(&name) {
                             cloudsql_instances.push(name);

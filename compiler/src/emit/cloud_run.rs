@@ -503,7 +503,7 @@ fn container_port(service: &Service) -> Option<u16> {
 /// The prod environment with `deploy { env { … } }` on top, by name.
 fn environment(model: &Model, service: &Service, deploy: &Deploy) -> Result<Vec<RunEnv>, InternalError> {
     let prod = &service.config(Env::Prod).env;
-    let names: BTreeSet<&String> = prod.keys().chain(deploy.env.keys()).collect();
+    let names: BTreeSet<&str> = prod.keys().map(|k| k.as_str()).chain(deploy.env.keys().map(String::as_str)).collect();
     let mut env = Vec::new();
     for name in names {
         let plain = |value: &str| RunEnvValue::Plain(value.to_string());
@@ -514,14 +514,14 @@ fn environment(model: &Model, service: &Service, deploy: &Deploy) -> Result<Vec<
             // lint, and then gets exactly what was written.
             (None, Some(EnvValue::StoreUrl { url, .. })) => plain(url),
             (None, Some(EnvValue::Secret(secret))) => {
-                let secret = model.secrets.get(secret).ok_or_else(|| {
+                let secret = model.secrets.get(secret.as_str()).ok_or_else(|| {
                     InternalError(format!("`{name}` of `{}` reads the unknown secret `{secret}`", service.name))
                 })?;
                 RunEnvValue::Secret { secret_id: secret.secret_id.clone(), version: secret.version.clone() }
             }
             (None, None) => continue,
         };
-        env.push(RunEnv { name: name.clone(), value });
+        env.push(RunEnv { name: name.to_string(), value });
     }
     Ok(env)
 }

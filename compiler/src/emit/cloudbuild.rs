@@ -420,9 +420,9 @@ impl<'a> Lowering<'a> {
         p.timeout_ms = step.timeout_ms;
         for (name, value) in &step.env {
             match value {
-                EnvValue::Text(text) => p.env.insert(name.clone(), text.clone()),
-                EnvValue::StoreUrl { url, .. } => p.env.insert(name.clone(), url.clone()),
-                EnvValue::Secret(secret) => p.secret_env.insert(name.clone(), secret.clone()),
+                EnvValue::Text(text) => p.env.insert(name.to_string(), text.to_string()),
+                EnvValue::StoreUrl { url, .. } => p.env.insert(name.to_string(), url.to_string()),
+                EnvValue::Secret(secret) => p.secret_env.insert(name.to_string(), secret.to_string()),
             };
         }
         let service = self.service(&step.service)?;
@@ -511,7 +511,7 @@ impl<'a> Lowering<'a> {
         if let Some(access) = &def.cloud_sql {
             for value in step.env.values() {
                 let EnvValue::StoreUrl { store, .. } = value else { continue };
-                let Some(store) = self.model.stores.get(store) else {
+                let Some(store) = self.model.stores.get(store.as_str()) else {
                     return Err(InternalError(format!("store `{store}` is not declared")));
                 };
                 if !store.is_cloud_sql() {
@@ -535,7 +535,7 @@ impl<'a> Lowering<'a> {
                     _ => None,
                 });
                 if let (Some(variable), Some(secret)) = (access.password_env.get(&store.kind.name), password) {
-                    if step.env.contains_key(variable) {
+                    if step.env.contains_key(variable.as_str()) {
                         continue; // the step binds it itself
                     }
                     if let Some(other) = p.secret_env.insert(variable.clone(), secret.clone()).filter(|o| o != &secret)
@@ -570,14 +570,14 @@ impl<'a> Lowering<'a> {
     /// The secret files the Compose test file reads (relative to the project root, which is
     /// the build's `/workspace`): every store's and every service's test secrets.
     fn test_secret_files(&self) -> Vec<String> {
-        let names: BTreeSet<&String> = self
+        let names: BTreeSet<&str> = self
             .model
             .stores
             .values()
-            .flat_map(|s| &s.secrets)
+            .flat_map(|s| s.secrets.iter().map(String::as_str))
             .chain(self.model.services.values().flat_map(|s| {
                 s.config(Env::Test).env.values().filter_map(|v| match v {
-                    EnvValue::Secret(name) => Some(name),
+                    EnvValue::Secret(name) => Some(name.as_str()),
                     _ => None,
                 })
             }))

@@ -1445,7 +1445,7 @@ pipeline ci {
             ("C", EnvValue::Text("x$y".into())),
             ("Z_FILE", EnvValue::Text("kept".into())),
         ] {
-            env.insert(name.to_string(), value);
+            env.insert(name.into(), value);
         }
         let (entries, secrets) = environment(&env);
         let written: Vec<(&str, &str)> = entries.0.iter().map(|(k, v)| (k.as_ref(), v.as_ref())).collect();
