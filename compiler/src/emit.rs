@@ -18,6 +18,27 @@ pub struct Artifact {
     pub contents: String,
 }
 
+/// Where an emitter puts a file's text, piece by piece as it is produced: a `String` holds it
+/// ([`emit`]), a file being written takes it (`sight build`, [`crate::write::Staging`]), so a
+/// large file is never held whole. A sink that fails keeps its error for its owner: the
+/// emitter is a function of the model alone and goes on.
+pub trait Sink {
+    fn put(&mut self, text: &str);
+
+    /// About how many bytes will be put: a `String` reserves them.
+    fn expect(&mut self, _bytes: usize) {}
+}
+
+impl Sink for String {
+    fn put(&mut self, text: &str) {
+        self.push_str(text);
+    }
+
+    fn expect(&mut self, bytes: usize) {
+        self.reserve(bytes);
+    }
+}
+
 /// A failure inside an emitter: always sight's bug, never the user's.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InternalError(pub String);
@@ -82,35 +103,62 @@ pub(crate) fn each_part<P: Send, R: Send>(
 }
 
 /// The artifacts of `targets` that `sight.toml` enables (`sight build --only`), sorted by path.
-/// Targets are independent: a large project's are emitted on parallel threads.
 pub fn emit_targets(model: &Model, targets: &[Target]) -> Result<Vec<Artifact>, InternalError> {
+    let files = emit_targets_into(model, targets, |_| String::new())?;
+    Ok(files.into_iter().map(|(path, contents)| Artifact { path, contents }).collect())
+}
+
+/// [`emit_targets`], each file put into the sink `open` gives for its path as it is produced:
+/// the paths and their sinks, sorted by path. Targets are independent: a large project's are
+/// emitted on parallel threads.
+pub fn emit_targets_into<S: Sink + Send>(
+    model: &Model,
+    targets: &[Target],
+    open: impl Fn(&str) -> S + Sync,
+) -> Result<Vec<(String, S)>, InternalError> {
     let mut selected: Vec<Target> = targets.to_vec();
     selected.sort();
     selected.dedup();
-    let results = each_part(model, selected, |target| emit_target(model, target));
-    let mut artifacts = Vec::new();
+    let results = each_part(model, selected, |target| emit_target_into(model, target, &open));
+    let mut files = Vec::new();
     for result in results {
-        artifacts.extend(result?);
+        files.extend(result?);
     }
-    artifacts.sort_by(|a, b| a.path.cmp(&b.path));
-    if let Some(pair) = artifacts.windows(2).find(|w| matches!(w, [a, b] if a.path == b.path)) {
-        let path = pair.first().map(|a| a.path.clone()).unwrap_or_default();
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    if let Some(pair) = files.windows(2).find(|w| matches!(w, [a, b] if a.0 == b.0)) {
+        let path = pair.first().map(|a| a.0.clone()).unwrap_or_default();
         return Err(InternalError(format!("two artifacts are written to `{path}`")));
     }
-    Ok(artifacts)
+    Ok(files)
 }
 
-/// One target's artifacts (none when `sight.toml` turns it off).
-fn emit_target(model: &Model, target: Target) -> Result<Vec<Artifact>, InternalError> {
+/// One target's files (none when `sight.toml` turns it off), each in the sink `open` gives.
+/// Compose files are put as they are produced (they grow with the project); the other
+/// targets' files are small and put whole.
+fn emit_target_into<S: Sink + Send>(
+    model: &Model,
+    target: Target,
+    open: &(impl Fn(&str) -> S + Sync),
+) -> Result<Vec<(String, S)>, InternalError> {
     let outputs = &model.project.outputs;
-    match target {
-        Target::Compose => outputs.compose.as_ref().map_or(Ok(Vec::new()), |dir| compose::emit(model, dir)),
+    let artifacts = match target {
+        Target::Compose => {
+            return outputs.compose.as_ref().map_or(Ok(Vec::new()), |dir| compose::emit_into(model, dir, open))
+        }
         Target::Dockerfiles if outputs.dockerfiles => dockerfile::emit(model),
         Target::Dockerfiles => Ok(Vec::new()),
         Target::Cloudbuild => outputs.cloudbuild.as_ref().map_or(Ok(Vec::new()), |dir| cloudbuild::emit(model, dir)),
         Target::Alerts => outputs.alerts.as_ref().map_or(Ok(Vec::new()), |dir| alert_policy::emit(model, dir)),
         Target::CloudRun => outputs.cloud_run.as_ref().map_or(Ok(Vec::new()), |dir| cloud_run::emit(model, dir)),
-    }
+    }?;
+    Ok(artifacts
+        .into_iter()
+        .map(|artifact| {
+            let mut sink = open(&artifact.path);
+            sink.put(&artifact.contents);
+            (artifact.path, sink)
+        })
+        .collect())
 }
 
 /// `dir/name`, without a leading `./`.

@@ -1,14 +1,18 @@
-//! Stage 5, write: artifacts → files. Compares with what is on disk (`build --check`), writes
-//! atomically, removes files sight generated before and no longer does, and never overwrites
-//! a file that lacks sight's header unless forced.
+//! Stage 5, write: artifacts → files. `sight build` writes each file beside its target as it
+//! is emitted ([`Staging`]), then moves them all into place, so a large file is never held
+//! whole and a failure leaves the output tree as it was; it removes files sight generated
+//! before and no longer does, and never overwrites a file that lacks sight's header unless
+//! forced. `build --check` compares the emitted text with what is on disk ([`plan`]).
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::io;
+use std::io::{self, BufRead, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 
 use crate::emit::header::MARKER;
-use crate::emit::Artifact;
+use crate::emit::{Artifact, Sink};
 
 /// The list of files sight generated last time, at the output root.
 pub const MANIFEST: &str = ".sight-generated";
@@ -24,14 +28,13 @@ pub enum Change {
     Foreign,
 }
 
+/// What `build --check` finds: each artifact with its change.
 #[derive(Clone, Debug)]
 pub struct Plan {
-    pub root: PathBuf,
     pub files: Vec<(Artifact, Change)>,
     /// Files sight generated before that no artifact produces any more (still carrying the
     /// header).
     pub stale: Vec<String>,
-    pub manifest: String,
 }
 
 impl Plan {
@@ -39,30 +42,12 @@ impl Plan {
         // The manifest is bookkeeping, not an artifact: it never counts as drift.
         !self.stale.is_empty() || self.files.iter().any(|(_, c)| *c != Change::Unchanged)
     }
-
-    pub fn foreign(&self) -> Vec<&str> {
-        self.files.iter().filter(|(_, c)| *c == Change::Foreign).map(|(a, _)| a.path.as_str()).collect()
-    }
 }
 
-/// How [`plan_with`] compares.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Options {
-    /// Compute the unified diff of each changed file (`build --check` prints them; a plain
-    /// build does not need them, and a diff of a large file is the slowest part of a plan).
-    pub diffs: bool,
-    /// The artifacts are some targets only (`build --only`): no file counts as stale, and the
-    /// manifest keeps the files of the other targets.
-    pub partial: bool,
-}
-
-/// Compares the artifacts with the files under `root`.
-pub fn plan(root: &Path, artifacts: Vec<Artifact>) -> io::Result<Plan> {
-    plan_with(root, artifacts, Options { diffs: true, partial: false })
-}
-
-/// Compares the artifacts with the files under `root`, as `options` say.
-pub fn plan_with(root: &Path, artifacts: Vec<Artifact>, options: Options) -> io::Result<Plan> {
+/// Compares the artifacts with the files under `root`, with the unified diff of each changed
+/// file (`build --check`). `partial`: the artifacts are some targets only (`build --only`): no
+/// file counts as stale, and the manifest keeps the files of the other targets.
+pub fn plan(root: &Path, artifacts: Vec<Artifact>, partial: bool) -> io::Result<Plan> {
     let mut files = Vec::new();
     for artifact in artifacts {
         crate::paths::guard_write(root, &artifact.path)?;
@@ -74,10 +59,8 @@ pub fn plan_with(root: &Path, artifacts: Vec<Artifact>, options: Options) -> io:
                     Change::Unchanged
                 } else if !carries_header(&old) {
                     Change::Foreign
-                } else if options.diffs {
-                    Change::Update { diff: unified_diff(&artifact.path, &old, &artifact.contents) }
                 } else {
-                    Change::Update { diff: String::new() }
+                    Change::Update { diff: unified_diff(&artifact.path, &old, &artifact.contents) }
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => Change::Create,
@@ -85,16 +68,24 @@ pub fn plan_with(root: &Path, artifacts: Vec<Artifact>, options: Options) -> io:
         };
         files.push((artifact, change));
     }
-    let mut current: BTreeSet<&str> = files.iter().map(|(a, _)| a.path.as_str()).collect();
+    let (stale, _) = bookkeeping(root, files.iter().map(|(a, _)| a.path.as_str()).collect(), partial)?;
+    Ok(Plan { files, stale })
+}
+
+/// The generated files no artifact produces any more, and the new list of generated files:
+/// `current` (the artifacts' paths) plus, for a partial build, the files of other targets
+/// listed before.
+fn bookkeeping(root: &Path, current: BTreeSet<&str>, partial: bool) -> io::Result<(Vec<String>, String)> {
+    let mut current: BTreeSet<String> = current.into_iter().map(str::to_string).collect();
     crate::paths::guard_write(root, MANIFEST)?;
     let previous = fs::read_to_string(root.join(MANIFEST)).unwrap_or_default();
     let listed = previous.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty());
     let mut stale = Vec::new();
-    if options.partial {
-        current.extend(listed.filter(|l| is_safe_relative(root, l) && root.join(l).exists()));
+    if partial {
+        current.extend(listed.filter(|l| is_safe_relative(root, l) && root.join(l).exists()).map(str::to_string));
     } else {
         stale = listed
-            .filter(|l| !current.contains(l) && is_safe_relative(root, l))
+            .filter(|l| !current.contains(*l) && is_safe_relative(root, l))
             .filter(|l| fs::read_to_string(root.join(l)).is_ok_and(|t| carries_header(&t)))
             .map(str::to_string)
             .collect();
@@ -105,7 +96,7 @@ pub fn plan_with(root: &Path, artifacts: Vec<Artifact>, options: Options) -> io:
         manifest.push_str(path);
         manifest.push('\n');
     }
-    Ok(Plan { root: root.to_path_buf(), files, stale, manifest })
+    Ok((stale, manifest))
 }
 
 /// Whether a file is sight's: the marker in its first lines.
@@ -128,42 +119,6 @@ pub fn unified_diff(path: &str, old: &str, new: &str) -> String {
         .to_string()
 }
 
-/// Writes every changed file atomically: all temporary files first (same folder), then the
-/// renames, so a failure leaves every previous file intact. Then removes stale files.
-pub fn apply(plan: &Plan, force: bool) -> io::Result<usize> {
-    let mut pending: Vec<(PathBuf, PathBuf)> = Vec::new();
-    let result = (|| {
-        for (artifact, change) in &plan.files {
-            if *change == Change::Unchanged || (*change == Change::Foreign && !force) {
-                continue;
-            }
-            crate::paths::guard_write(&plan.root, &artifact.path)?;
-            let target = plan.root.join(&artifact.path);
-            let temp = stage(&target, artifact.contents.as_bytes())?;
-            pending.push((temp, target));
-        }
-        crate::paths::guard_write(&plan.root, MANIFEST)?;
-        let manifest = plan.root.join(MANIFEST);
-        let temp = stage(&manifest, plan.manifest.as_bytes())?;
-        pending.push((temp, manifest));
-        Ok(())
-    })();
-    if let Err(e) = result {
-        for (temp, _) in &pending {
-            let _ = fs::remove_file(temp);
-        }
-        return Err(e);
-    }
-    let written = pending.len().saturating_sub(1);
-    for (temp, target) in &pending {
-        fs::rename(temp, target).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", target.display())))?;
-    }
-    for stale in plan.stale.iter().filter(|s| is_safe_relative(&plan.root, s)) {
-        let _ = fs::remove_file(plan.root.join(stale));
-    }
-    Ok(written)
-}
-
 /// Writes one file through a temporary file in the same folder and a rename.
 pub fn write_atomically(target: &Path, bytes: &[u8]) -> io::Result<()> {
     let temp = stage(target, bytes)?;
@@ -175,8 +130,7 @@ pub fn write_atomically(target: &Path, bytes: &[u8]) -> io::Result<()> {
 fn stage(target: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
     let dir = target.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
-    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let temp = dir.join(format!(".{name}.sight-tmp-{}", std::process::id()));
+    let temp = temporary(target);
     // Never through a link planted at the temporary name: remove whatever is there (a link
     // itself, not its target), then create the file afresh.
     let _ = fs::remove_file(&temp);
@@ -187,4 +141,347 @@ fn stage(target: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
         .and_then(|mut file| io::Write::write_all(&mut file, bytes))
         .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", temp.display())))?;
     Ok(temp)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Staging: files written as they are emitted (`sight build`).
+
+/// The files of one build, each written into a temporary file beside its target as it is
+/// emitted ([`Staging::open`] gives the emitter a [`Sink`]) and compared on the way with the
+/// file there. Nothing is replaced before every file is staged ([`StagedPlan::apply`]). Dropped
+/// before that, it leaves the output tree as it found it: each staged file removes its
+/// temporary file, and the folders made for them are removed.
+pub struct Staging {
+    root: PathBuf,
+    /// Folders made for temporary files, in the order they were made.
+    made: Mutex<Vec<PathBuf>>,
+    applied: AtomicBool,
+}
+
+/// One file being written: into its temporary file, read along with the file it replaces.
+pub struct StagedFile {
+    target: PathBuf,
+    temp: Option<PathBuf>,
+    writer: Option<io::BufWriter<fs::File>>,
+    /// The file at the target, read as far as the text put so far; `None` when there is none
+    /// or once the text differs from it.
+    old: Option<io::BufReader<fs::File>>,
+    existed: bool,
+    read: Vec<u8>,
+    error: Option<io::Error>,
+}
+
+/// The staged files of a build, each with its change, and the bookkeeping of [`Plan`].
+pub struct StagedPlan<'s> {
+    staging: &'s Staging,
+    pub files: Vec<(String, StagedFile, Change)>,
+    pub stale: Vec<String>,
+    manifest: String,
+}
+
+impl Staging {
+    pub fn new(root: &Path) -> Staging {
+        Staging { root: root.to_path_buf(), made: Mutex::new(Vec::new()), applied: AtomicBool::new(false) }
+    }
+
+    /// A file to write at `path` (relative to the root): its temporary file is made now. A
+    /// failure is kept in it and reported by [`Staging::plan`].
+    pub fn open(&self, path: &str) -> StagedFile {
+        let target = self.root.join(path);
+        let mut file = StagedFile {
+            target: target.clone(),
+            temp: None,
+            writer: None,
+            old: None,
+            existed: false,
+            read: Vec::new(),
+            error: None,
+        };
+        let opened = (|| {
+            crate::paths::guard_write(&self.root, path)?;
+            match fs::File::open(&target) {
+                Ok(old) => {
+                    file.old = Some(io::BufReader::new(old));
+                    file.existed = true;
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+            self.make_folders(target.parent().unwrap_or(&self.root))?;
+            let temp = temporary(&target);
+            // Never through a link planted at the temporary name (see `stage`).
+            let _ = fs::remove_file(&temp);
+            let writer = fs::OpenOptions::new().write(true).create_new(true).open(&temp)?;
+            file.temp = Some(temp);
+            file.writer = Some(io::BufWriter::with_capacity(64 * 1024, writer));
+            Ok(())
+        })();
+        if let Err(e) = opened {
+            file.error = Some(io::Error::new(e.kind(), format!("{}: {e}", target.display())));
+        }
+        file
+    }
+
+    /// Makes `dir` and the folders above it that are missing, noting each one made.
+    fn make_folders(&self, dir: &Path) -> io::Result<()> {
+        let missing: Vec<&Path> = dir.ancestors().take_while(|d| fs::symlink_metadata(d).is_err()).collect();
+        for folder in missing.into_iter().rev() {
+            match fs::create_dir(folder) {
+                Ok(()) => self.made.lock().unwrap_or_else(|e| e.into_inner()).push(folder.to_path_buf()),
+                // Another file's thread made it first.
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Finishes writing every staged file and compares it with the file it replaces. `partial`:
+    /// some targets only (`build --only`), as [`Options::partial`].
+    pub fn plan(&self, files: Vec<(String, StagedFile)>, partial: bool) -> io::Result<StagedPlan<'_>> {
+        let mut planned = Vec::with_capacity(files.len());
+        for (path, mut file) in files {
+            let change = file.finish()?;
+            planned.push((path, file, change));
+        }
+        let (stale, manifest) = bookkeeping(&self.root, planned.iter().map(|(p, _, _)| p.as_str()).collect(), partial)?;
+        Ok(StagedPlan { staging: self, files: planned, stale, manifest })
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if self.applied.load(Ordering::Relaxed) {
+            return;
+        }
+        // Deepest first; a folder that holds anything else stays.
+        let made = self.made.get_mut().unwrap_or_else(|e| e.into_inner());
+        for folder in made.iter().rev() {
+            let _ = fs::remove_dir(folder);
+        }
+    }
+}
+
+impl Sink for StagedFile {
+    fn put(&mut self, text: &str) {
+        if self.error.is_some() {
+            return;
+        }
+        if let Some(writer) = &mut self.writer {
+            if let Err(e) = writer.write_all(text.as_bytes()) {
+                self.error = Some(io::Error::new(e.kind(), format!("{}: {e}", self.target.display())));
+                return;
+            }
+        }
+        if let Some(old) = &mut self.old {
+            self.read.resize(text.len(), 0);
+            if old.read_exact(&mut self.read).is_err() || self.read != text.as_bytes() {
+                self.old = None;
+            }
+        }
+    }
+}
+
+impl StagedFile {
+    /// Flushes the temporary file; what writing it changes (an unchanged file's temporary file
+    /// is removed at once).
+    fn finish(&mut self) -> io::Result<Change> {
+        if let Some(writer) = self.writer.take() {
+            if let Err(e) = writer.into_inner().map_err(io::IntoInnerError::into_error) {
+                self.error.get_or_insert(io::Error::new(e.kind(), format!("{}: {e}", self.target.display())));
+            }
+        }
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        if !self.existed {
+            return Ok(Change::Create);
+        }
+        // The same bytes up to here, and nothing after them.
+        let same = self.old.as_mut().is_some_and(|old| old.read(&mut [0u8]).is_ok_and(|n| n == 0));
+        self.old = None;
+        if same {
+            self.discard();
+            return Ok(Change::Unchanged);
+        }
+        let head = first_lines(&self.target, 3)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.target.display())))?;
+        Ok(if carries_header(&head) { Change::Update { diff: String::new() } } else { Change::Foreign })
+    }
+
+    fn discard(&mut self) {
+        self.writer = None;
+        if let Some(temp) = self.temp.take() {
+            let _ = fs::remove_file(temp);
+        }
+    }
+}
+
+impl Drop for StagedFile {
+    fn drop(&mut self) {
+        self.discard();
+    }
+}
+
+impl StagedPlan<'_> {
+    pub fn foreign(&self) -> Vec<&str> {
+        self.files.iter().filter(|(_, _, c)| *c == Change::Foreign).map(|(p, _, _)| p.as_str()).collect()
+    }
+
+    /// Moves every changed file into place (a file without sight's header only if `force`),
+    /// then the list of generated files, then removes stale files: how many files were
+    /// written.
+    pub fn apply(mut self, force: bool) -> io::Result<usize> {
+        let root = &self.staging.root;
+        crate::paths::guard_write(root, MANIFEST)?;
+        let manifest = root.join(MANIFEST);
+        let manifest_temp = stage(&manifest, self.manifest.as_bytes())?;
+        let mut written = 0;
+        for (_, file, change) in &mut self.files {
+            if *change == Change::Unchanged || (*change == Change::Foreign && !force) {
+                continue;
+            }
+            let Some(temp) = file.temp.take() else { continue };
+            if let Err(e) = fs::rename(&temp, &file.target) {
+                let _ = fs::remove_file(&temp);
+                let _ = fs::remove_file(&manifest_temp);
+                return Err(io::Error::new(e.kind(), format!("{}: {e}", file.target.display())));
+            }
+            written += 1;
+        }
+        self.staging.applied.store(true, Ordering::Relaxed);
+        fs::rename(&manifest_temp, &manifest)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", manifest.display())))?;
+        for stale in self.stale.iter().filter(|s| is_safe_relative(root, s)) {
+            let _ = fs::remove_file(root.join(stale));
+        }
+        Ok(written)
+    }
+}
+
+/// The temporary file beside `target`.
+fn temporary(target: &Path) -> PathBuf {
+    let dir = target.parent().unwrap_or(Path::new("."));
+    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    dir.join(format!(".{name}.sight-tmp-{}", std::process::id()))
+}
+
+/// The first `n` lines of a file (where sight's header would be), without reading the rest.
+fn first_lines(path: &Path, n: usize) -> io::Result<String> {
+    let mut reader = io::BufReader::new(fs::File::open(path)?);
+    let mut bytes = Vec::new();
+    for _ in 0..n {
+        if reader.read_until(b'\n', &mut bytes)? == 0 {
+            break;
+        }
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "# Code generated by sight from a.sight; DO NOT EDIT.\n";
+
+    fn listing(dir: &Path) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for entry in fs::read_dir(&d).into_iter().flatten().flatten() {
+                let path = entry.path();
+                out.push(path.strip_prefix(dir).unwrap_or(&path).display().to_string());
+                if path.is_dir() {
+                    stack.push(path);
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    fn staged(staging: &Staging, files: &[(&str, &str)]) -> Vec<(String, StagedFile)> {
+        files
+            .iter()
+            .map(|(path, text)| {
+                let mut file = staging.open(path);
+                // In two pieces, as an emitter puts a large file.
+                let (a, b) = text.split_at(text.len() / 2);
+                file.put(a);
+                file.put(b);
+                (path.to_string(), file)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_build_stopped_before_it_is_applied_leaves_the_tree_as_it_was() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        fs::write(dir.path().join("kept.txt"), "mine\n").expect("written");
+        let before = listing(dir.path());
+        {
+            let staging = Staging::new(&dir.path().join("out"));
+            let files = staged(&staging, &[("deploy/compose/a.yml", HEADER), ("deploy/b.yml", HEADER)]);
+            assert!(dir.path().join("out/deploy/compose").is_dir(), "staged as they are put");
+            let plan = staging.plan(files, false).expect("planned");
+            assert!(plan.files.iter().all(|(_, _, c)| *c == Change::Create));
+        }
+        assert_eq!(listing(dir.path()), before);
+    }
+
+    #[test]
+    fn only_changed_files_are_replaced_and_a_foreign_one_only_when_forced() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let root = dir.path();
+        let same = format!("{HEADER}same\n");
+        let longer = format!("{HEADER}old\nmore\n");
+        for (name, text) in [("same.yml", same.as_str()), ("shorter.yml", longer.as_str()), ("foreign.yml", "mine\n")] {
+            fs::write(root.join(name), text).expect("written");
+        }
+        let inode = |name: &str| std::os::unix::fs::MetadataExt::ino(&fs::metadata(root.join(name)).expect("exists"));
+        let same_inode = inode("same.yml");
+        let files = [
+            ("same.yml", same.as_str()),
+            ("shorter.yml", &format!("{HEADER}old\n")),
+            ("foreign.yml", HEADER),
+            ("new/created.yml", HEADER),
+        ];
+
+        let staging = Staging::new(root);
+        let plan = staging.plan(staged(&staging, &files), false).expect("planned");
+        let changes: Vec<(&str, &Change)> = plan.files.iter().map(|(p, _, c)| (p.as_str(), c)).collect();
+        assert_eq!(
+            changes,
+            [
+                ("same.yml", &Change::Unchanged),
+                ("shorter.yml", &Change::Update { diff: String::new() }),
+                ("foreign.yml", &Change::Foreign),
+                ("new/created.yml", &Change::Create),
+            ]
+        );
+        assert_eq!(plan.foreign(), ["foreign.yml"]);
+        assert_eq!(plan.apply(false).expect("applied"), 2);
+        assert_eq!(fs::read_to_string(root.join("foreign.yml")).unwrap_or_default(), "mine\n");
+        assert_eq!(fs::read_to_string(root.join("shorter.yml")).unwrap_or_default(), format!("{HEADER}old\n"));
+        assert_eq!(inode("same.yml"), same_inode, "an unchanged file is not rewritten");
+        assert!(fs::read_to_string(root.join(MANIFEST)).unwrap_or_default().contains("new/created.yml\n"));
+        assert!(!listing(root).iter().any(|p| p.contains("sight-tmp")), "{:?}", listing(root));
+
+        let staging = Staging::new(root);
+        let plan = staging.plan(staged(&staging, &files), false).expect("planned");
+        assert_eq!(plan.apply(true).expect("applied"), 1);
+        assert_eq!(fs::read_to_string(root.join("foreign.yml")).unwrap_or_default(), HEADER);
+    }
+
+    #[test]
+    fn a_failure_to_stage_is_reported_by_the_plan() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        // A file where a folder must be made.
+        fs::write(dir.path().join("deploy"), "a file\n").expect("written");
+        let staging = Staging::new(dir.path());
+        let files = staged(&staging, &[("ok.yml", HEADER), ("deploy/a.yml", HEADER)]);
+        let error = staging.plan(files, false).err().expect("a failure");
+        assert!(error.to_string().contains("deploy/a.yml"), "{error}");
+        assert_eq!(listing(dir.path()), ["deploy"]);
+    }
 }

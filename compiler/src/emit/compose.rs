@@ -74,13 +74,14 @@
 //!   <service>-test <service>-test`, or `run --rm <service>-test <command>`.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use crate::emit::{join, Artifact, InternalError};
+#[cfg(test)]
+use crate::emit::Artifact;
+use crate::emit::{join, yaml, InternalError, Sink};
 use crate::model::{Build, ContainerOptions, Env, EnvValue, Model, Service, Store, Value, TEST_RUNNER_SUFFIX};
 use crate::units::{duration_compact, number, size_docker};
 
@@ -90,14 +91,32 @@ type Str<'a> = Cow<'a, str>;
 /// The restart policy of every production container.
 const PROD_RESTART: &str = "unless-stopped";
 
+/// A file's text is put into its sink in pieces of about this size: a large file is written
+/// as it is produced instead of held whole.
+const PUT_EVERY: usize = 64 * 1024;
+
 /// Where Compose mounts a granted secret (`/run/secrets/<name>`).
 const SECRETS_DIR: &str = "/run/secrets";
 
-pub fn emit(model: &Model, dir: &str) -> Result<Vec<Artifact>, InternalError> {
+/// The three Compose files, in memory.
+#[cfg(test)]
+fn emit(model: &Model, dir: &str) -> Result<Vec<Artifact>, InternalError> {
+    let files = emit_into(model, dir, &|_: &str| String::new())?;
+    Ok(files.into_iter().map(|(path, contents)| Artifact { path, contents }).collect())
+}
+
+/// The three Compose files, each put into the sink `open` gives for its path as it is written.
+pub fn emit_into<S: Sink + Send>(
+    model: &Model,
+    dir: &str,
+    open: &(impl Fn(&str) -> S + Sync),
+) -> Result<Vec<(String, S)>, InternalError> {
     let root = root_from(dir)?;
-    let one = |env: Env| -> Result<Artifact, InternalError> {
-        let contents = ComposeBuilder { model, env, root: &root }.document()?;
-        Ok(Artifact { path: join(dir, file_name(env)), contents })
+    let one = |env: Env| -> Result<(String, S), InternalError> {
+        let path = join(dir, file_name(env));
+        let mut sink = open(&path);
+        ComposeBuilder { model, env, root: &root }.document(&mut sink)?;
+        Ok((path, sink))
     };
     // A large project's three files are built on threads of their own: on two cores its
     // Compose build takes about 0.7 of the time, for about a sixth more peak memory.
@@ -114,13 +133,6 @@ fn file_name(env: Env) -> &'static str {
 
 // ---------------------------------------------------------------------------------------------
 // The Compose file, as typed values in the order the keys are written.
-
-/// The first keys of a file: its name and its containers (written one at a time).
-#[derive(Serialize)]
-struct Head<'c, 'a> {
-    name: String,
-    services: &'c Containers<'c, 'a>,
-}
 
 /// The top-level declarations after `services`: what the containers use, known once they are
 /// all written.
@@ -424,10 +436,11 @@ struct ComposeBuilder<'a> {
 }
 
 impl<'a> ComposeBuilder<'a> {
-    /// The file's text: header, name, containers, then the volumes, secrets, configs and
-    /// networks they use. Each service's entry is built, written and dropped in turn: a large
-    /// project's file is never held as typed values, only as text.
-    fn document(&self) -> Result<String, InternalError> {
+    /// The file's text, into `sink`: header, name, containers, then the volumes, secrets,
+    /// configs and networks they use. Each container's entry is built, written and dropped in
+    /// turn, and the text is put into the sink every [`PUT_EVERY`] bytes: a large project's
+    /// file is never held whole, neither as typed values nor as text.
+    fn document(&self, sink: &mut impl Sink) -> Result<(), InternalError> {
         let runners = if self.env == Env::Test { self.runners()? } else { Vec::new() };
         let services = self.services_in_file(&runners);
         let config_names = config_names(self.model);
@@ -453,33 +466,46 @@ impl<'a> ComposeBuilder<'a> {
         // A one-shot job is waited for until it exits successfully.
         let jobs: BTreeSet<&str> =
             self.model.services.values().filter(|s| s.container.job).map(|s| s.name.as_str()).collect();
-        let containers = Containers {
-            builder: self,
-            stores,
-            services,
-            runners: &runners,
-            healthy,
-            jobs,
-            config_names: &config_names,
-            found: RefCell::new(found),
-            failure: RefCell::new(None),
-        };
+        let mut containers = Containers { builder: self, healthy, jobs, config_names: &config_names, found };
 
         let header = format!("{}{}\n", crate::emit::header::header(self.model, "#"), self.usage(&runners));
-        // About 550 bytes per container in the workload of docs/performance.md: the text grows
-        // in place instead of being copied at every doubling.
-        let entries = containers.stores.len() + containers.services.len() + runners.len();
-        let mut out = String::with_capacity(header.len() + 600 * entries + 1024);
+        // About 550 bytes per container in the workload of docs/performance.md.
+        let entries = stores.len() + services.len() + runners.len();
+        sink.expect(header.len() + 600 * entries + 1024);
+        let mut out = String::with_capacity(PUT_EVERY + 4096);
         out.push_str(&header);
-        let head = Head { name: self.project_name(), services: &containers };
-        if let Err(e) = crate::emit::yaml::write(&mut out, &head) {
-            return Err(containers.failure.into_inner().unwrap_or(e));
+        yaml::write_entry(&mut out, 0, "name", &self.project_name())?;
+        if entries == 0 {
+            yaml::write_entry(&mut out, 0, "services", &BTreeMap::<String, String>::new())?;
+        } else {
+            yaml::write_key(&mut out, 0, "services");
         }
-        let tail = self.tail(containers.found.into_inner(), &config_names)?;
+        let mut entry_written = |out: &mut String| {
+            if out.len() >= PUT_EVERY {
+                sink.put(out);
+                out.clear();
+            }
+        };
+        for (name, entry) in &stores {
+            yaml::write_entry(&mut out, 2, name, entry)?;
+            entry_written(&mut out);
+        }
+        for service in services {
+            let entry = containers.service(service)?;
+            yaml::write_entry(&mut out, 2, service.name.as_str(), &entry)?;
+            entry_written(&mut out);
+        }
+        for runner in &runners {
+            let entry = containers.runner(runner);
+            yaml::write_entry(&mut out, 2, &runner.name(), &entry)?;
+            entry_written(&mut out);
+        }
+        let tail = self.tail(containers.found, &config_names)?;
         if !tail.is_empty() {
-            crate::emit::yaml::write(&mut out, &tail)?;
+            yaml::write(&mut out, &tail)?;
         }
-        Ok(out)
+        sink.put(&out);
+        Ok(())
     }
 
     /// The top-level declarations of what the containers use. Declared volumes and networks
@@ -925,16 +951,11 @@ impl<'a> ComposeBuilder<'a> {
 /// runner's entry is built when it is written and dropped after.
 struct Containers<'c, 'a> {
     builder: &'c ComposeBuilder<'a>,
-    stores: Vec<(&'a str, ComposeService<'a>)>,
-    services: Vec<&'a Service>,
-    runners: &'c [Runner<'a>],
     healthy: BTreeSet<&'a str>,
     jobs: BTreeSet<&'a str>,
     config_names: &'c BTreeMap<String, String>,
-    /// What the entries written so far use.
-    found: RefCell<Found>,
-    /// The emitter's own failure while writing, returned as it is (not as a YAML error).
-    failure: RefCell<Option<InternalError>>,
+    /// What the entries built so far use.
+    found: Found,
 }
 
 /// The volumes, networks, secrets and configs the containers use, gathered as they are built.
@@ -963,22 +984,21 @@ impl Found {
 }
 
 impl<'a> Containers<'_, 'a> {
-    fn service(&self, service: &'a Service) -> Result<ComposeService<'a>, InternalError> {
+    fn service(&mut self, service: &'a Service) -> Result<ComposeService<'a>, InternalError> {
         let b = self.builder;
         let mut entry = b.service(service)?;
-        let mut found = self.found.borrow_mut();
-        let Found { volumes, networks, .. } = &mut *found;
+        let Found { volumes, networks, .. } = &mut self.found;
         b.container(&mut entry, &service.container, volumes, networks);
         entry.configs = config_mounts(service, self.config_names);
         if entry.healthcheck.is_some() != self.healthy.contains(service.name.as_str()) {
             return Err(InternalError(format!("the health check of `{}` was foreseen wrongly", service.name)));
         }
         entry.depends_on = self.depends_on(service.depends_on.iter().map(|d| d.target.as_str()));
-        found.record(&entry);
+        self.found.record(&entry);
         Ok(entry)
     }
 
-    fn runner(&self, runner: &Runner<'a>) -> ComposeService<'a> {
+    fn runner(&mut self, runner: &Runner<'a>) -> ComposeService<'a> {
         let mut entry = self.builder.runner(runner);
         if !runner.boot_test {
             // The tests run the service's code, which reads its configuration files.
@@ -991,7 +1011,7 @@ impl<'a> Containers<'_, 'a> {
         } else {
             self.depends_on(runner.service.depends_on.iter().map(|d| d.target.as_str()))
         };
-        self.found.borrow_mut().record(&entry);
+        self.found.record(&entry);
         entry
     }
 
@@ -1010,31 +1030,6 @@ impl<'a> Containers<'_, 'a> {
                 (Cow::Borrowed(target), DependsOn { condition })
             })
             .collect()
-    }
-
-    /// Keeps the emitter's failure for [`ComposeBuilder::document`] and stops the writer.
-    fn fail<E: serde::ser::Error>(&self, failure: InternalError) -> E {
-        let error = E::custom(&failure.0);
-        *self.failure.borrow_mut() = Some(failure);
-        error
-    }
-}
-
-impl Serialize for Containers<'_, '_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(Some(self.stores.len() + self.services.len() + self.runners.len()))?;
-        for (name, entry) in &self.stores {
-            map.serialize_entry(name, entry)?;
-        }
-        for service in &self.services {
-            let entry = self.service(service).map_err(|e| self.fail(e))?;
-            map.serialize_entry(service.name.as_str(), &entry)?;
-        }
-        for runner in self.runners {
-            map.serialize_entry(&runner.name(), &self.runner(runner))?;
-        }
-        map.end()
     }
 }
 
@@ -1845,5 +1840,52 @@ service seed { image = "busybox:1.36"  command = ["true"]  job = true  profiles 
         assert_eq!(words("make test && echo ok"), ["sh", "-c", "make test && echo ok"]);
         assert_eq!(words("echo $HOME"), ["sh", "-c", "echo $HOME"]);
         assert_eq!(words("echo 'open"), ["sh", "-c", "echo 'open"]);
+    }
+
+    const GCP: &str =
+        r#"gcp { project = "p"  region = "europe-west1"  registry = "europe-west1-docker.pkg.dev/p/app" }"#;
+
+    /// A sink that keeps each piece apart.
+    #[derive(Default)]
+    struct Pieces(Vec<String>);
+
+    impl Sink for Pieces {
+        fn put(&mut self, text: &str) {
+            self.0.push(text.to_string());
+        }
+    }
+
+    #[test]
+    fn a_large_file_is_put_in_pieces_that_make_the_whole_text() {
+        let services: String = (0..2000)
+            .map(|i| {
+                let publish = 10_000 + i;
+                format!("service svc-{i} {{\n  image = \"registry.example.com/svc-{i}:1.0\"\n  port = 8000\n  publish = {publish}\n}}\n")
+            })
+            .collect();
+        let model = model_of(&format!("project big {{ {GCP} }}\n{services}"));
+        let whole = emit(&model, ".").expect("emits");
+        let pieces = emit_into(&model, ".", &|_: &str| Pieces::default()).expect("emits");
+        assert_eq!(pieces.len(), whole.len());
+        for ((path, Pieces(parts)), artifact) in pieces.iter().zip(&whole) {
+            assert_eq!(*path, artifact.path);
+            assert_eq!(parts.concat(), artifact.contents, "{path}");
+            if artifact.contents.len() > 2 * PUT_EVERY {
+                assert!(parts.len() > 2, "{path}: {} bytes in {} piece(s)", artifact.contents.len(), parts.len());
+            }
+            // A piece ends with a whole container: no entry is put twice or split across files.
+            assert!(parts.iter().all(|p| p.len() < PUT_EVERY + 4096), "{path}");
+        }
+        let sizes: Vec<usize> = whole.iter().map(|a| a.contents.len()).collect();
+        assert!(sizes.iter().any(|&n| n > 2 * PUT_EVERY), "the project is large enough to be put in pieces: {sizes:?}");
+    }
+
+    #[test]
+    fn a_project_without_containers_writes_an_empty_services_mapping() {
+        for artifact in emit(&model_of(&format!("project empty {{ {GCP} }}\n")), ".").expect("emits") {
+            assert!(artifact.contents.ends_with("\nservices: {}\n"), "{}", artifact.contents);
+            let yaml: Yaml = serde_yaml::from_str(&artifact.contents).expect("valid YAML");
+            assert_eq!(yaml["services"], Yaml::Mapping(Default::default()), "{}", artifact.path);
+        }
     }
 }

@@ -61,6 +61,29 @@ pub fn write<T: Serialize + ?Sized>(out: &mut String, value: &T) -> Result<(), I
         .map_err(|e| InternalError(format!("YAML serialization failed: {e}")))
 }
 
+/// Appends one entry, `key: value`, of a mapping whose keys are at column `indent`: a large
+/// mapping written an entry at a time, each given to the file as it is written (the Compose
+/// file's containers). The text is what writing the whole mapping would give.
+pub fn write_entry<K: Serialize + ?Sized, V: Serialize + ?Sized>(
+    out: &mut String,
+    indent: usize,
+    key: &K,
+    value: &V,
+) -> Result<(), InternalError> {
+    // Past the first entry, a mapping's entry starts with its indentation alone.
+    let mut map = Compound { out, place: Place::Root, indent, kind: Kind::Map, empty: false };
+    map.key(key).and_then(|()| map.value(value)).map_err(|e| InternalError(format!("YAML serialization failed: {e}")))
+}
+
+/// Appends `key:` at column `indent` and ends the line: the key of a mapping or sequence whose
+/// entries follow, [`write_entry`] by [`write_entry`] two columns further in. At least one must
+/// follow (an empty mapping is written `key: {}` by `write_entry`).
+pub fn write_key(out: &mut String, indent: usize, key: &str) {
+    self::indent(out, indent);
+    write_key_str(out, key);
+    out.push_str(":\n");
+}
+
 /// Why a value cannot be written (a map key that is not a scalar, a custom error).
 #[derive(Debug)]
 pub struct Error(String);
