@@ -183,17 +183,17 @@ impl<'a> Lexer<'a> {
     /// The next token; at the end of the text, `Eof` again and again.
     pub fn next_token(&mut self) -> Token {
         loop {
-            let rest = self.text.get(self.pos..).unwrap_or("");
-            let (after_ws, newline) = skip_trivia(rest, self.pos, self.file, &mut self.comments);
+            let (end, newline) = skip_trivia(self.text, self.pos, self.file, &mut self.comments);
+            self.pos = end;
             self.line_start |= newline;
-            self.pos += rest.len() - after_ws.len();
-            if after_ws.is_empty() {
+            let start = self.pos;
+            let rest = self.text.as_bytes().get(start..).unwrap_or_default();
+            let Some(&first) = rest.first() else {
                 let end = self.text.len();
                 return Token { tok: Tok::Eof, span: self.span(end, end), line_start: true };
-            }
-            let start = self.pos;
-            let (tok, len) = self.token(after_ws);
-            self.pos += len.max(1).min(after_ws.len());
+            };
+            let (tok, len) = self.token(first, rest);
+            self.pos += len.max(1).min(rest.len());
             // `None`: a bad character, reported; the next token follows it.
             if let Some(tok) = tok {
                 let line_start = std::mem::replace(&mut self.line_start, false);
@@ -202,48 +202,55 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    /// Reads one token from `rest`: the token (or `None` after a reported bad character) and
-    /// how many bytes it used.
-    fn token(&mut self, rest: &str) -> (Option<Tok>, usize) {
+    /// Reads one token from `rest` (at `self.pos`; `first` is its first byte), by that byte:
+    /// the token (or `None` after a reported bad character) and how many bytes it used.
+    fn token(&mut self, first: u8, rest: &[u8]) -> (Option<Tok>, usize) {
         let start = self.pos;
-        let word = ident_len(rest.as_bytes());
-        if word > 0 {
-            return (Some(Tok::Ident(Text::from(rest.get(..word).unwrap_or_default()))), word);
-        }
-        if rest.starts_with('"') {
-            return self.string(rest);
-        }
-        if let Ok((after, (number, unit))) = number_with_unit(rest) {
-            let len = rest.len() - after.len();
-            let tok = self.number(number, unit, start, start + len);
-            return (Some(tok), len);
-        }
-        let punct = match rest.chars().next() {
-            Some('{') => Tok::LBrace,
-            Some('}') => Tok::RBrace,
-            Some('[') => Tok::LBracket,
-            Some(']') => Tok::RBracket,
-            Some('(') => Tok::LParen,
-            Some(')') => Tok::RParen,
-            Some('=') => Tok::Eq,
-            Some(',') => Tok::Comma,
-            Some(':') => Tok::Colon,
-            Some('.') => Tok::Dot,
-            Some('>') => Tok::Gt,
-            Some('<') => Tok::Lt,
-            Some(c) => {
-                let len = c.len_utf8();
-                let shown = if c.is_control() { format!("{:?}", c) } else { c.to_string() };
-                self.diags.push(
+        let text = || self.text.get(start..).unwrap_or_default();
+        let punct = match first {
+            b'a'..=b'z' | b'A'..=b'Z' | b'_' => {
+                let len = name_len(rest);
+                return (Some(Tok::Ident(Text::from(text().get(..len).unwrap_or_default()))), len);
+            }
+            b'"' => return self.string(text()),
+            b'0'..=b'9' => {
+                let rest = text();
+                return match number_with_unit(rest) {
+                    Ok((after, (number, unit))) => {
+                        let len = rest.len() - after.len();
+                        (Some(self.number(number, unit, start, start + len)), len)
+                    }
+                    // Never: a digit starts a number.
+                    Err(_) => (Some(Tok::Bad), 1),
+                };
+            }
+            b'{' => Tok::LBrace,
+            b'}' => Tok::RBrace,
+            b'[' => Tok::LBracket,
+            b']' => Tok::RBracket,
+            b'(' => Tok::LParen,
+            b')' => Tok::RParen,
+            b'=' => Tok::Eq,
+            b',' => Tok::Comma,
+            b':' => Tok::Colon,
+            b'.' => Tok::Dot,
+            b'>' => Tok::Gt,
+            b'<' => Tok::Lt,
+            _ => match text().chars().next() {
+                None => return (None, 1),
+                Some(c) => {
+                    let len = c.len_utf8();
+                    let shown = if c.is_control() { format!("{:?}", c) } else { c.to_string() };
+                    self.diags.push(
                     Diagnostic::new(&codes::SYNTAX_ERROR, format!("unexpected character `{shown}`"))
                         .at(self.span(start, start + len), "not part of the language")
                         .with_help(
                             "names start with a letter; strings are written in double quotes; comments start with `#`",
                         ),
                 );
-                return (None, len);
-            }
-            None => return (None, 1),
+                    return (None, len);
+                }
+            },
         };
         (Some(punct), 1)
     }
@@ -385,16 +392,30 @@ impl<'a> Lexer<'a> {
     }
 }
 
-/// The length of the name at the start of `input` (0: none). Names are ASCII (a letter or
-/// `_`, then letters, digits, `_` and `-`), so bytes are read, not characters: this is the
-/// lexer's hottest loop.
-fn ident_len(input: &[u8]) -> usize {
-    match input.split_first() {
-        Some((first, rest)) if first.is_ascii_alphabetic() || *first == b'_' => {
-            1 + rest.iter().take_while(|b| b.is_ascii_alphanumeric() || **b == b'_' || **b == b'-').count()
+/// The length of the name at the start of `input`, whose first byte starts one (a letter or
+/// `_`). Names are ASCII (then letters, digits, `_` and `-`), so bytes are read, not
+/// characters: this is the lexer's hottest loop.
+fn name_len(input: &[u8]) -> usize {
+    let rest = input.get(1..).unwrap_or_default();
+    1 + rest.iter().position(|&b| !continues_name(b)).unwrap_or(rest.len())
+}
+
+/// Whether `b` continues a name (a letter, a digit, `_`, `-`): one load from a table.
+fn continues_name(b: u8) -> bool {
+    // Evaluated by the compiler: an index out of bounds would fail the build, not a run.
+    #[allow(clippy::indexing_slicing)]
+    const TABLE: [bool; 256] = {
+        let mut table = [false; 256];
+        let mut b = 0u8;
+        loop {
+            table[b as usize] = b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+            if b == u8::MAX {
+                break table;
+            }
+            b += 1;
         }
-        _ => 0,
-    }
+    };
+    TABLE.get(usize::from(b)).copied().unwrap_or(false)
 }
 
 /// `12`, `0.5`, `30s`, `2Gi`, `1%`: the digits and the unit, unparsed.
@@ -406,33 +427,33 @@ fn number_with_unit(input: &str) -> IResult<&str, (&str, &str)> {
         .parse(input)
 }
 
-/// Skips white space and comments; reports whether a line break was crossed. ASCII white
-/// space is read a byte at a time; any other byte is decoded, as Unicode white space and the
-/// byte-order mark count too.
-fn skip_trivia<'a>(input: &'a str, base: usize, file: FileId, comments: &mut Vec<Comment>) -> (&'a str, bool) {
-    let bytes = input.as_bytes();
+/// Skips white space and comments from `pos` in `text`: where they end, and whether a line
+/// break was crossed. ASCII white space is read a byte at a time; any other byte is decoded,
+/// as Unicode white space and the byte-order mark count too.
+fn skip_trivia(text: &str, pos: usize, file: FileId, comments: &mut Vec<Comment>) -> (usize, bool) {
+    let bytes = text.as_bytes();
     let mut newline = false;
-    let mut i = 0;
+    let mut i = pos;
     while let Some(&b) = bytes.get(i) {
         match b {
+            b' ' | b'\t' | b'\r' | 0x0b | 0x0c => i += 1,
             b'\n' => {
                 newline = true;
                 i += 1;
             }
-            b' ' | b'\t' | b'\r' | 0x0b | 0x0c => i += 1,
             b'#' => {
                 let body = bytes.get(i + 1..).unwrap_or_default();
                 let end = body.iter().position(|&b| b == b'\n').unwrap_or(body.len());
-                let text = input.get(i + 1..i + 1 + end).unwrap_or("").trim_end_matches('\r').to_string();
-                comments.push(Comment { span: Span::new(file, base + i, base + i + 1 + end), text });
+                let comment = text.get(i + 1..i + 1 + end).unwrap_or("").trim_end_matches('\r').to_string();
+                comments.push(Comment { span: Span::new(file, i, i + 1 + end), text: comment });
                 i += 1 + end;
             }
-            0x80.. => match input.get(i..).and_then(|rest| rest.chars().next()) {
+            0x80.. => match text.get(i..).and_then(|rest| rest.chars().next()) {
                 Some(c) if c.is_whitespace() || c == '\u{feff}' => i += c.len_utf8(),
                 _ => break,
             },
             _ => break,
         }
     }
-    (input.get(i..).unwrap_or(""), newline)
+    (i, newline)
 }
