@@ -52,7 +52,7 @@ pub fn parse_deferred(file: FileId, text: &str, item: &ast::Item) -> Option<ast:
     // The text ends with the declaration: the parser looks a token ahead, and what follows
     // must not be lexed (its diagnostics belong to the rest of the file).
     let text = text.get(..item.span.end as usize)?;
-    let mut parser = parser::Parser::new(lexer::Lexer::starting_at(file, text, item.span.start as usize));
+    let mut parser = parser::Parser::new(lexer::Lexer::starting_at(file, text, item.span.start as usize)).transient();
     let parsed = parser.item_alone();
     let (_, diagnostics) = parser.finish();
     parsed.filter(|whole| diagnostics.is_empty() && whole.span == item.span)

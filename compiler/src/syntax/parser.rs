@@ -28,6 +28,9 @@ pub struct Parser<'a> {
     too_deep: bool,
     /// Skip the bodies of services instead of parsing them ([`crate::syntax::parse_deferring_services`]).
     defer_services: bool,
+    /// The tree is dropped as soon as it is read ([`crate::syntax::parse_deferred`]): its
+    /// blocks keep the room their vectors grew to.
+    transient: bool,
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -49,6 +52,7 @@ impl<'a> Parser<'a> {
             depth: 0,
             too_deep: false,
             defer_services: false,
+            transient: false,
             diagnostics: Vec::new(),
         }
     }
@@ -56,6 +60,11 @@ impl<'a> Parser<'a> {
     /// This parser, skipping the bodies of services ([`crate::syntax::parse_deferring_services`]).
     pub fn deferring_services(self) -> Parser<'a> {
         Parser { defer_services: true, ..self }
+    }
+
+    /// This parser, for a tree that is dropped as soon as it is read.
+    pub fn transient(self) -> Parser<'a> {
+        Parser { transient: true, ..self }
     }
 
     /// The lexer's comments, then its diagnostics followed by the parser's.
@@ -320,9 +329,11 @@ impl<'a> Parser<'a> {
             }
         };
         self.leave();
-        // Blocks are many and small: the tree keeps what they hold, not the room a growing
-        // vector left.
-        members.shrink_to_fit();
+        // Blocks are many and small: a tree that is kept keeps what they hold, not the room a
+        // growing vector left.
+        if !self.transient {
+            members.shrink_to_fit();
+        }
         Ok(Block { members, span: open.to(close) })
     }
 
