@@ -25,6 +25,9 @@ pub struct Artifact {
 pub trait Sink {
     fn put(&mut self, text: &str);
 
+    /// The text is complete: a file is closed at once (a project has thousands).
+    fn done(&mut self) {}
+
     /// About how many bytes will be put: a `String` reserves them.
     fn expect(&mut self, _bytes: usize) {}
 }
@@ -156,6 +159,7 @@ fn emit_target_into<S: Sink + Send>(
         .map(|artifact| {
             let mut sink = open(&artifact.path);
             sink.put(&artifact.contents);
+            sink.done();
             (artifact.path, sink)
         })
         .collect())

@@ -195,7 +195,7 @@ pub struct Service {
 /// command health check and, boxed in [`ContainerExtras`], the settings fewer services use.
 /// Empty by default; each is written into the Compose files as declared (Cloud Run has no
 /// equivalent, except where noted).
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default)]
 pub struct ContainerOptions {
     /// `no`, `always`, `on-failure[:N]`, `unless-stopped`; `None`: sight's default per file.
     pub restart: Option<String>,
@@ -205,8 +205,9 @@ pub struct ContainerOptions {
     pub health_check: Option<Health>,
     /// A one-shot task (a migration, a seed): dependents wait until it exits successfully.
     pub job: bool,
-    /// `None` until a service sets one of them: fifteen empty lists and maps would take about
-    /// 300 bytes in each of a large project's services (docs/performance.md).
+    /// `None` until a service sets one of them: its twelve empty lists and maps, two options
+    /// and three flags would take about 330 bytes in each of a large project's services
+    /// (docs/performance.md).
     extras: Option<Box<ContainerExtras>>,
 }
 

@@ -153,28 +153,36 @@ fn stage(target: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
 /// temporary file, and the folders made for them are removed.
 pub struct Staging {
     root: PathBuf,
-    /// Folders made for temporary files, in the order they were made.
+    /// Folders made for temporary files, parents before their children.
     made: Mutex<Vec<PathBuf>>,
     applied: AtomicBool,
 }
 
-/// One file being written: into its temporary file, read along with the file it replaces.
-pub struct StagedFile {
+/// One file being written. While the text put so far is the start of the file at the target,
+/// nothing is written: the temporary file is made at the first difference (at once for a new
+/// file), with the part that was the same copied from the old file. An unchanged file is
+/// thus read, never written. Its files are closed when its text is complete
+/// ([`Sink::done`]): a project's thousands of files are never all open at once.
+pub struct StagedFile<'s> {
+    staging: &'s Staging,
     target: PathBuf,
-    temp: Option<PathBuf>,
-    writer: Option<io::BufWriter<fs::File>>,
-    /// The file at the target, read as far as the text put so far; `None` when there is none
-    /// or once the text differs from it.
-    old: Option<io::BufReader<fs::File>>,
+    /// The temporary file's path, and the file while it is being written.
+    temp: Option<(PathBuf, Option<fs::File>)>,
+    /// The file at the target, read as far as the text put so far while they are the same.
+    old: Option<fs::File>,
     existed: bool,
+    /// Bytes put so far.
+    length: u64,
     read: Vec<u8>,
+    /// Set when the text is complete.
+    change: Option<Change>,
     error: Option<io::Error>,
 }
 
 /// The staged files of a build, each with its change, and the bookkeeping of [`Plan`].
 pub struct StagedPlan<'s> {
     staging: &'s Staging,
-    pub files: Vec<(String, StagedFile, Change)>,
+    pub files: Vec<(String, StagedFile<'s>, Change)>,
     pub stale: Vec<String>,
     manifest: String,
 }
@@ -184,51 +192,46 @@ impl Staging {
         Staging { root: root.to_path_buf(), made: Mutex::new(Vec::new()), applied: AtomicBool::new(false) }
     }
 
-    /// A file to write at `path` (relative to the root): its temporary file is made now. A
-    /// failure is kept in it and reported by [`Staging::plan`].
-    pub fn open(&self, path: &str) -> StagedFile {
-        let target = self.root.join(path);
+    /// A file to write at `path` (relative to the root). A failure is kept in it and reported
+    /// by [`Staging::plan`].
+    pub fn open(&self, path: &str) -> StagedFile<'_> {
         let mut file = StagedFile {
-            target: target.clone(),
+            staging: self,
+            target: self.root.join(path),
             temp: None,
-            writer: None,
             old: None,
             existed: false,
+            length: 0,
             read: Vec::new(),
+            change: None,
             error: None,
         };
-        let opened = (|| {
-            crate::paths::guard_write(&self.root, path)?;
-            match fs::File::open(&target) {
-                Ok(old) => {
-                    file.old = Some(io::BufReader::new(old));
-                    file.existed = true;
-                }
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e),
+        let opened = crate::paths::guard_write(&self.root, path).and_then(|()| match fs::File::open(&file.target) {
+            Ok(old) => {
+                file.old = Some(old);
+                file.existed = true;
+                Ok(())
             }
-            self.make_folders(target.parent().unwrap_or(&self.root))?;
-            let temp = temporary(&target);
-            // Never through a link planted at the temporary name (see `stage`).
-            let _ = fs::remove_file(&temp);
-            let writer = fs::OpenOptions::new().write(true).create_new(true).open(&temp)?;
-            file.temp = Some(temp);
-            file.writer = Some(io::BufWriter::with_capacity(64 * 1024, writer));
-            Ok(())
-        })();
+            Err(e) if e.kind() == io::ErrorKind::NotFound => file.diverge(),
+            Err(e) => Err(e),
+        });
         if let Err(e) = opened {
-            file.error = Some(io::Error::new(e.kind(), format!("{}: {e}", target.display())));
+            file.fail(e);
         }
         file
     }
 
-    /// Makes `dir` and the folders above it that are missing, noting each one made.
+    /// Makes `dir` and the folders above it that are missing, noting each one made (under the
+    /// lock, so that a parent is always noted before its children).
     fn make_folders(&self, dir: &Path) -> io::Result<()> {
-        let missing: Vec<&Path> = dir.ancestors().take_while(|d| fs::symlink_metadata(d).is_err()).collect();
+        let mut made = self.made.lock().unwrap_or_else(|e| e.into_inner());
+        // A relative root ends its ancestors with an empty path, which is the working folder.
+        let missing: Vec<&Path> =
+            dir.ancestors().take_while(|d| !d.as_os_str().is_empty() && fs::symlink_metadata(d).is_err()).collect();
         for folder in missing.into_iter().rev() {
             match fs::create_dir(folder) {
-                Ok(()) => self.made.lock().unwrap_or_else(|e| e.into_inner()).push(folder.to_path_buf()),
-                // Another file's thread made it first.
+                Ok(()) => made.push(folder.to_path_buf()),
+                // Made by someone else meanwhile: not ours to remove.
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(e),
             }
@@ -236,12 +239,17 @@ impl Staging {
         Ok(())
     }
 
-    /// Finishes writing every staged file and compares it with the file it replaces. `partial`:
-    /// some targets only (`build --only`), as [`Options::partial`].
-    pub fn plan(&self, files: Vec<(String, StagedFile)>, partial: bool) -> io::Result<StagedPlan<'_>> {
+    /// Finishes every staged file and compares it with the file it replaces. `partial`: the
+    /// files are some targets only (`build --only`): no file counts as stale, and the list of
+    /// generated files keeps the other targets' files.
+    pub fn plan<'s>(&'s self, files: Vec<(String, StagedFile<'s>)>, partial: bool) -> io::Result<StagedPlan<'s>> {
         let mut planned = Vec::with_capacity(files.len());
         for (path, mut file) in files {
-            let change = file.finish()?;
+            file.done();
+            if let Some(e) = file.error.take() {
+                return Err(e);
+            }
+            let change = file.change.clone().unwrap_or(Change::Create);
             planned.push((path, file, change));
         }
         let (stale, manifest) = bookkeeping(&self.root, planned.iter().map(|(p, _, _)| p.as_str()).collect(), partial)?;
@@ -254,7 +262,7 @@ impl Drop for Staging {
         if self.applied.load(Ordering::Relaxed) {
             return;
         }
-        // Deepest first; a folder that holds anything else stays.
+        // Children first; a folder that holds anything else stays.
         let made = self.made.get_mut().unwrap_or_else(|e| e.into_inner());
         for folder in made.iter().rev() {
             let _ = fs::remove_dir(folder);
@@ -262,62 +270,107 @@ impl Drop for Staging {
     }
 }
 
-impl Sink for StagedFile {
+impl Sink for StagedFile<'_> {
     fn put(&mut self, text: &str) {
         if self.error.is_some() {
             return;
         }
-        if let Some(writer) = &mut self.writer {
-            if let Err(e) = writer.write_all(text.as_bytes()) {
-                self.error = Some(io::Error::new(e.kind(), format!("{}: {e}", self.target.display())));
-                return;
-            }
-        }
         if let Some(old) = &mut self.old {
             self.read.resize(text.len(), 0);
-            if old.read_exact(&mut self.read).is_err() || self.read != text.as_bytes() {
-                self.old = None;
+            if old.read_exact(&mut self.read).is_ok() && self.read == text.as_bytes() {
+                self.length += text.len() as u64;
+                return;
             }
+            self.old = None;
+            if let Err(e) = self.diverge() {
+                return self.fail(e);
+            }
+        }
+        if let Some((_, Some(file))) = &mut self.temp {
+            if let Err(e) = file.write_all(text.as_bytes()) {
+                return self.fail(e);
+            }
+        }
+        self.length += text.len() as u64;
+    }
+
+    /// Closes the files and settles the change: the text is complete.
+    fn done(&mut self) {
+        if self.error.is_some() || self.change.is_some() {
+            return;
+        }
+        // The same bytes up to here: unchanged if the old file ends here too.
+        if let Some(mut old) = self.old.take() {
+            if old.read(&mut [0u8]).is_ok_and(|n| n == 0) {
+                self.change = Some(Change::Unchanged);
+                return;
+            }
+            if let Err(e) = self.diverge() {
+                return self.fail(e);
+            }
+        }
+        if let Some((_, file)) = &mut self.temp {
+            *file = None;
+        }
+        let change = if !self.existed {
+            Ok(Change::Create)
+        } else {
+            first_lines(&self.target, 3).map(|head| {
+                if carries_header(&head) {
+                    Change::Update { diff: String::new() }
+                } else {
+                    Change::Foreign
+                }
+            })
+        };
+        match change {
+            Ok(change) => self.change = Some(change),
+            Err(e) => self.fail(e),
         }
     }
 }
 
-impl StagedFile {
-    /// Flushes the temporary file; what writing it changes (an unchanged file's temporary file
-    /// is removed at once).
-    fn finish(&mut self) -> io::Result<Change> {
-        if let Some(writer) = self.writer.take() {
-            if let Err(e) = writer.into_inner().map_err(io::IntoInnerError::into_error) {
-                self.error.get_or_insert(io::Error::new(e.kind(), format!("{}: {e}", self.target.display())));
+impl StagedFile<'_> {
+    /// Makes the temporary file (and its folders) and copies into it the part of the text that
+    /// was the same as the old file's.
+    fn diverge(&mut self) -> io::Result<()> {
+        let dir = self.target.parent().unwrap_or(Path::new("."));
+        self.staging.make_folders(dir)?;
+        let temp = temporary(&self.target);
+        // Never through a link planted at the temporary name (see `stage`).
+        let _ = fs::remove_file(&temp);
+        let mut file = fs::OpenOptions::new().write(true).create_new(true).open(&temp)?;
+        self.temp = Some((temp, None));
+        if self.length > 0 {
+            let copied = io::copy(&mut fs::File::open(&self.target)?.take(self.length), &mut file)?;
+            if copied != self.length {
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the file changed while it was read"));
             }
         }
-        if let Some(e) = self.error.take() {
-            return Err(e);
-        }
-        if !self.existed {
-            return Ok(Change::Create);
-        }
-        // The same bytes up to here, and nothing after them.
-        let same = self.old.as_mut().is_some_and(|old| old.read(&mut [0u8]).is_ok_and(|n| n == 0));
-        self.old = None;
-        if same {
-            self.discard();
-            return Ok(Change::Unchanged);
-        }
-        let head = first_lines(&self.target, 3)
-            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.target.display())))?;
-        Ok(if carries_header(&head) { Change::Update { diff: String::new() } } else { Change::Foreign })
+        self.temp = self.temp.take().map(|(path, _)| (path, Some(file)));
+        Ok(())
+    }
+
+    fn fail(&mut self, e: io::Error) {
+        self.error = Some(io::Error::new(e.kind(), format!("{}: {e}", self.target.display())));
+        self.discard();
     }
 
     fn discard(&mut self) {
-        self.writer = None;
-        if let Some(temp) = self.temp.take() {
+        self.old = None;
+        if let Some((temp, _)) = self.temp.take() {
             let _ = fs::remove_file(temp);
         }
     }
+
+    /// How many files it holds open.
+    #[cfg(test)]
+    fn open_files(&self) -> usize {
+        usize::from(self.old.is_some()) + usize::from(matches!(self.temp, Some((_, Some(_)))))
+    }
 }
 
-impl Drop for StagedFile {
+impl Drop for StagedFile<'_> {
     fn drop(&mut self) {
         self.discard();
     }
@@ -341,7 +394,7 @@ impl StagedPlan<'_> {
             if *change == Change::Unchanged || (*change == Change::Foreign && !force) {
                 continue;
             }
-            let Some(temp) = file.temp.take() else { continue };
+            let Some((temp, _)) = file.temp.take() else { continue };
             if let Err(e) = fs::rename(&temp, &file.target) {
                 let _ = fs::remove_file(&temp);
                 let _ = fs::remove_file(&manifest_temp);
@@ -400,15 +453,17 @@ mod tests {
         out
     }
 
-    fn staged(staging: &Staging, files: &[(&str, &str)]) -> Vec<(String, StagedFile)> {
+    /// Each file put in two pieces, as an emitter puts a large file, then completed.
+    fn staged<'s>(staging: &'s Staging, files: &[(&str, &str)]) -> Vec<(String, StagedFile<'s>)> {
         files
             .iter()
             .map(|(path, text)| {
                 let mut file = staging.open(path);
-                // In two pieces, as an emitter puts a large file.
                 let (a, b) = text.split_at(text.len() / 2);
                 file.put(a);
                 file.put(b);
+                file.done();
+                assert_eq!(file.open_files(), 0, "{path}: closed once complete");
                 (path.to_string(), file)
             })
             .collect()
@@ -435,41 +490,56 @@ mod tests {
         let root = dir.path();
         let same = format!("{HEADER}same\n");
         let longer = format!("{HEADER}old\nmore\n");
-        for (name, text) in [("same.yml", same.as_str()), ("shorter.yml", longer.as_str()), ("foreign.yml", "mine\n")] {
+        let tail = format!("{HEADER}{}old tail\n", "kept\n".repeat(20));
+        for (name, text) in [
+            ("same.yml", same.as_str()),
+            ("shorter.yml", longer.as_str()),
+            ("tail.yml", &tail),
+            ("foreign.yml", "mine\n"),
+        ] {
             fs::write(root.join(name), text).expect("written");
         }
         let inode = |name: &str| std::os::unix::fs::MetadataExt::ino(&fs::metadata(root.join(name)).expect("exists"));
         let same_inode = inode("same.yml");
+        let new_tail = format!("{HEADER}{}new tail\n", "kept\n".repeat(20));
         let files = [
             ("same.yml", same.as_str()),
             ("shorter.yml", &format!("{HEADER}old\n")),
+            ("tail.yml", &new_tail),
             ("foreign.yml", HEADER),
             ("new/created.yml", HEADER),
         ];
 
         let staging = Staging::new(root);
-        let plan = staging.plan(staged(&staging, &files), false).expect("planned");
+        let staged_files = staged(&staging, &files);
+        // An unchanged file is read, never written: it has no temporary file.
+        let temporaries = listing(root).into_iter().filter(|p| p.contains("sight-tmp")).count();
+        assert_eq!(temporaries, 4, "{:?}", listing(root));
+        let plan = staging.plan(staged_files, false).expect("planned");
         let changes: Vec<(&str, &Change)> = plan.files.iter().map(|(p, _, c)| (p.as_str(), c)).collect();
         assert_eq!(
             changes,
             [
                 ("same.yml", &Change::Unchanged),
                 ("shorter.yml", &Change::Update { diff: String::new() }),
+                ("tail.yml", &Change::Update { diff: String::new() }),
                 ("foreign.yml", &Change::Foreign),
                 ("new/created.yml", &Change::Create),
             ]
         );
         assert_eq!(plan.foreign(), ["foreign.yml"]);
-        assert_eq!(plan.apply(false).expect("applied"), 2);
+        assert_eq!(plan.apply(false).expect("applied"), 3);
         assert_eq!(fs::read_to_string(root.join("foreign.yml")).unwrap_or_default(), "mine\n");
         assert_eq!(fs::read_to_string(root.join("shorter.yml")).unwrap_or_default(), format!("{HEADER}old\n"));
+        // The same first half was copied from the old file, the rest written.
+        assert_eq!(fs::read_to_string(root.join("tail.yml")).unwrap_or_default(), new_tail);
         assert_eq!(inode("same.yml"), same_inode, "an unchanged file is not rewritten");
         assert!(fs::read_to_string(root.join(MANIFEST)).unwrap_or_default().contains("new/created.yml\n"));
         assert!(!listing(root).iter().any(|p| p.contains("sight-tmp")), "{:?}", listing(root));
 
         let staging = Staging::new(root);
         let plan = staging.plan(staged(&staging, &files), false).expect("planned");
-        assert_eq!(plan.apply(true).expect("applied"), 1);
+        assert_eq!(plan.apply(true).expect("applied"), 1, "only the foreign file differs now");
         assert_eq!(fs::read_to_string(root.join("foreign.yml")).unwrap_or_default(), HEADER);
     }
 

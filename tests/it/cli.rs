@@ -101,6 +101,47 @@ fn a_failing_build_writes_nothing_and_keeps_previous_files() {
 }
 
 #[test]
+fn a_build_into_a_relative_folder_that_does_not_exist() {
+    let project = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let cwd = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    copy_example(project.path());
+    sight().current_dir(cwd.path()).arg("build").arg(project.path()).arg("--out").arg("out/sub").assert().success();
+    assert!(cwd.path().join("out/sub/docker-compose.yml").is_file());
+    assert!(cwd.path().join("out/sub/deploy/cloud-run").is_dir());
+}
+
+/// A file is closed once written: a project's hundreds of files are never all open at once,
+/// whatever the limit on open files.
+#[test]
+fn a_build_of_more_files_than_may_be_open_at_once() {
+    let project = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let services: String = (0..80)
+        .map(|i| {
+            format!(
+                "service s{i} {{\n  image = \"europe-west1-docker.pkg.dev/demo-prod/app/s{i}:1.0\"\n  port = 8000\n  publish = {}\n  deploy : cloud_run {{ }}\n}}\n",
+                9000 + i
+            )
+        })
+        .collect();
+    std::fs::write(project.path().join("sight.toml"), "[output]\ncompose = \".\"\ncloud_run = \"deploy\"\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(project.path().join("a.sight"), format!("{PREAMBLE}{services}")).unwrap_or_else(|e| panic!("{e}"));
+    let bin = snapbox::cmd::cargo_bin!("sight");
+    for round in ["a fresh tree", "the same tree again"] {
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg("ulimit -n 40 && exec \"$0\" build \"$1\" 2>/dev/null")
+            .arg(bin)
+            .arg(project.path())
+            .status()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(status.success(), "{round}: {status}");
+    }
+    let deployed = std::fs::read_dir(project.path().join("deploy")).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(deployed, 80);
+}
+
+#[test]
 fn removed_targets_are_reported_stale_then_removed() {
     let project = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     copy_example(project.path());

@@ -11,7 +11,7 @@ use crate::model::*;
 use crate::stdlib::{KindClass, KindDef};
 use crate::syntax::ast::{Block, Expr, ExprKind, Ident, Item, Member};
 use crate::template;
-use compact_str::ToCompactString;
+use compact_str::format_compact;
 
 /// Service fields an overlay may change.
 const OVERLAY_FIELDS: &[&str] = &["command", "env", "mount", "publish", "replicas"];
@@ -914,9 +914,10 @@ impl<'a> Checker<'a> {
             seen.insert(&f.name.name, f.name.span);
             let value = match &f.value.kind {
                 ExprKind::Str(s) => EnvValue::Text(s.clone()),
-                ExprKind::Int(n) => EnvValue::Text(n.to_compact_string()),
-                ExprKind::Float(x) => EnvValue::Text(x.to_compact_string()),
-                ExprKind::Bool(b) => EnvValue::Text(b.to_compact_string()),
+                // As `Display` writes them (`2.0` is `2`): compact_str's own float formatting differs.
+                ExprKind::Int(n) => EnvValue::Text(format_compact!("{n}")),
+                ExprKind::Float(x) => EnvValue::Text(format_compact!("{x}")),
+                ExprKind::Bool(b) => EnvValue::Text(format_compact!("{b}")),
                 ExprKind::Path(path) if path.segments.first().is_some_and(|s| s.name == "secret") => {
                     match self.secret_ref(path, &f.name.name) {
                         Some(Value::Secret(s)) => EnvValue::Secret(s.into()),

@@ -505,6 +505,7 @@ impl<'a> ComposeBuilder<'a> {
             yaml::write(&mut out, &tail)?;
         }
         sink.put(&out);
+        sink.done();
         Ok(())
     }
 
@@ -947,8 +948,8 @@ impl<'a> ComposeBuilder<'a> {
     }
 }
 
-/// The containers of one file, serialized as the `services` mapping: each service's and
-/// runner's entry is built when it is written and dropped after.
+/// What the entries of one file's `services` mapping depend on across the file: each
+/// service's and runner's entry is built just before it is written and dropped after.
 struct Containers<'c, 'a> {
     builder: &'c ComposeBuilder<'a>,
     healthy: BTreeSet<&'a str>,
@@ -1468,6 +1469,21 @@ pipeline ci {
     }
 
     #[test]
+    fn numbers_and_booleans_in_env_are_written_as_rust_displays_them() {
+        let model = model_of(&format!(
+            "project p {{ {GCP} }}\nservice api {{\n  image = \"nginx:1.27\"\n  env {{ RATIO = 2.0  SHARE = 0.25  BIG = 10000000000000000.0  COUNT = 3  ON = true }}\n}}\n"
+        ));
+        let dev = emit(&model, ".").expect("emits").into_iter().find(|a| a.path == "docker-compose.yml").expect("dev");
+        let yaml: Yaml = serde_yaml::from_str(&dev.contents).expect("valid YAML");
+        let env = &yaml["services"]["api"]["environment"];
+        for (name, value) in
+            [("RATIO", "2"), ("SHARE", "0.25"), ("BIG", "10000000000000000"), ("COUNT", "3"), ("ON", "true")]
+        {
+            assert_eq!(env[name], Yaml::String(value.into()), "{name}");
+        }
+    }
+
+    #[test]
     fn prod_has_no_bind_mounts_and_has_restart_and_limits() {
         let prod = &files()[&Env::Prod];
         let named: Vec<&str> = prod["volumes"].as_mapping().expect("volumes").keys().filter_map(Yaml::as_str).collect();
@@ -1873,7 +1889,7 @@ service seed { image = "busybox:1.36"  command = ["true"]  job = true  profiles 
             if artifact.contents.len() > 2 * PUT_EVERY {
                 assert!(parts.len() > 2, "{path}: {} bytes in {} piece(s)", artifact.contents.len(), parts.len());
             }
-            // A piece ends with a whole container: no entry is put twice or split across files.
+            // Put as soon as it passes PUT_EVERY: no piece holds much more than that.
             assert!(parts.iter().all(|p| p.len() < PUT_EVERY + 4096), "{path}");
         }
         let sizes: Vec<usize> = whole.iter().map(|a| a.contents.len()).collect();

@@ -220,8 +220,8 @@ impl<'a> Lexer<'a> {
                         let len = rest.len() - after.len();
                         (Some(self.number(number, unit, start, start + len)), len)
                     }
-                    // Never: a digit starts a number.
-                    Err(_) => (Some(Tok::Bad), 1),
+                    // Not reached (a digit starts a number), but never silently.
+                    Err(_) => (Some(self.bad_number(start)), 1),
                 };
             }
             b'{' => Tok::LBrace,
@@ -236,23 +236,32 @@ impl<'a> Lexer<'a> {
             b'.' => Tok::Dot,
             b'>' => Tok::Gt,
             b'<' => Tok::Lt,
-            _ => match text().chars().next() {
-                None => return (None, 1),
-                Some(c) => {
-                    let len = c.len_utf8();
-                    let shown = if c.is_control() { format!("{:?}", c) } else { c.to_string() };
-                    self.diags.push(
-                    Diagnostic::new(&codes::SYNTAX_ERROR, format!("unexpected character `{shown}`"))
-                        .at(self.span(start, start + len), "not part of the language")
-                        .with_help(
-                            "names start with a letter; strings are written in double quotes; comments start with `#`",
-                        ),
-                );
-                    return (None, len);
-                }
-            },
+            _ => return (None, text().chars().next().map_or(1, |c| self.unexpected(c, start))),
         };
         (Some(punct), 1)
+    }
+
+    /// Reports a character that starts no token at `start`: its length.
+    fn unexpected(&mut self, c: char, start: usize) -> usize {
+        const HELP: &str = "names start with a letter; strings are written in double quotes; comments start with `#`";
+        let len = c.len_utf8();
+        let shown = if c.is_control() { format!("{:?}", c) } else { c.to_string() };
+        self.diags.push(
+            Diagnostic::new(&codes::SYNTAX_ERROR, format!("unexpected character `{shown}`"))
+                .at(self.span(start, start + len), "not part of the language")
+                .with_help(HELP),
+        );
+        len
+    }
+
+    /// Reports a number that could not be read at `start`.
+    fn bad_number(&mut self, start: usize) -> Tok {
+        self.diags.push(
+            Diagnostic::new(&codes::INVALID_NUMBER, "this number cannot be read")
+                .at(self.span(start, start + 1), "not a valid number")
+                .with_help("write a number such as `8000`, `0.5`, `30s` or `512Mi`"),
+        );
+        Tok::Bad
     }
 
     fn number(&mut self, number: &str, unit: &str, start: usize, end: usize) -> Tok {
