@@ -282,6 +282,7 @@ impl Sink for StagedFile<'_> {
                 return;
             }
             self.old = None;
+            self.read = Vec::new();
             if let Err(e) = self.diverge() {
                 return self.fail(e);
             }
@@ -299,6 +300,9 @@ impl Sink for StagedFile<'_> {
         if self.error.is_some() || self.change.is_some() {
             return;
         }
+        // Kept until the build is applied: nothing but the change and the temporary file's
+        // path (a project's thousands of files would otherwise hold their last piece each).
+        self.read = Vec::new();
         // The same bytes up to here: unchanged if the old file ends here too.
         if let Some(mut old) = self.old.take() {
             if old.read(&mut [0u8]).is_ok_and(|n| n == 0) {
