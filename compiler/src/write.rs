@@ -64,7 +64,7 @@ pub fn plan(root: &Path, artifacts: Vec<Artifact>, partial: bool) -> io::Result<
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => Change::Create,
-            Err(e) => return Err(io::Error::new(e.kind(), format!("{}: {e}", path.display()))),
+            Err(e) => return Err(at(&path, e)),
         };
         files.push((artifact, change));
     }
@@ -119,6 +119,11 @@ pub fn unified_diff(path: &str, old: &str, new: &str) -> String {
         .to_string()
 }
 
+/// `e`, naming the file it happened to.
+fn at(path: &Path, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
 /// Writes one file through a temporary file in the same folder and a rename.
 pub fn write_atomically(target: &Path, bytes: &[u8]) -> io::Result<()> {
     let temp = stage(target, bytes)?;
@@ -129,18 +134,23 @@ pub fn write_atomically(target: &Path, bytes: &[u8]) -> io::Result<()> {
 
 fn stage(target: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
     let dir = target.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
-    let temp = temporary(target);
-    // Never through a link planted at the temporary name: remove whatever is there (a link
-    // itself, not its target), then create the file afresh.
-    let _ = fs::remove_file(&temp);
-    fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&temp)
-        .and_then(|mut file| io::Write::write_all(&mut file, bytes))
-        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", temp.display())))?;
+    fs::create_dir_all(dir).map_err(|e| at(dir, e))?;
+    let (temp, mut file) = create_temporary(target).map_err(|e| at(&temporary(target), e))?;
+    if let Err(e) = file.write_all(bytes) {
+        let _ = fs::remove_file(&temp);
+        return Err(at(&temp, e));
+    }
     Ok(temp)
+}
+
+/// Creates the temporary file beside `target` (its folder exists). Never through a link
+/// planted at the temporary name: whatever is there (a link itself, not its target) is
+/// removed, and the file is created afresh.
+fn create_temporary(target: &Path) -> io::Result<(PathBuf, fs::File)> {
+    let temp = temporary(target);
+    let _ = fs::remove_file(&temp);
+    let file = fs::OpenOptions::new().write(true).create_new(true).open(&temp)?;
+    Ok((temp, file))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -166,8 +176,10 @@ pub struct Staging {
 pub struct StagedFile<'s> {
     staging: &'s Staging,
     target: PathBuf,
-    /// The temporary file's path, and the file while it is being written.
-    temp: Option<(PathBuf, Option<fs::File>)>,
+    /// The temporary file, once made (removed on drop unless moved into place).
+    temp: Option<PathBuf>,
+    /// The temporary file while it is being written.
+    writer: Option<fs::File>,
     /// The file at the target, read as far as the text put so far while they are the same.
     old: Option<fs::File>,
     existed: bool,
@@ -199,6 +211,7 @@ impl Staging {
             staging: self,
             target: self.root.join(path),
             temp: None,
+            writer: None,
             old: None,
             existed: false,
             length: 0,
@@ -249,7 +262,7 @@ impl Staging {
             if let Some(e) = file.error.take() {
                 return Err(e);
             }
-            let change = file.change.clone().unwrap_or(Change::Create);
+            let change = file.change.take().unwrap_or(Change::Create);
             planned.push((path, file, change));
         }
         let (stale, manifest) = bookkeeping(&self.root, planned.iter().map(|(p, _, _)| p.as_str()).collect(), partial)?;
@@ -287,7 +300,7 @@ impl Sink for StagedFile<'_> {
                 return self.fail(e);
             }
         }
-        if let Some((_, Some(file))) = &mut self.temp {
+        if let Some(file) = &mut self.writer {
             if let Err(e) = file.write_all(text.as_bytes()) {
                 return self.fail(e);
             }
@@ -313,9 +326,7 @@ impl Sink for StagedFile<'_> {
                 return self.fail(e);
             }
         }
-        if let Some((_, file)) = &mut self.temp {
-            *file = None;
-        }
+        self.writer = None;
         let change = if !self.existed {
             Ok(Change::Create)
         } else {
@@ -338,31 +349,28 @@ impl StagedFile<'_> {
     /// Makes the temporary file (and its folders) and copies into it the part of the text that
     /// was the same as the old file's.
     fn diverge(&mut self) -> io::Result<()> {
-        let dir = self.target.parent().unwrap_or(Path::new("."));
-        self.staging.make_folders(dir)?;
-        let temp = temporary(&self.target);
-        // Never through a link planted at the temporary name (see `stage`).
-        let _ = fs::remove_file(&temp);
-        let mut file = fs::OpenOptions::new().write(true).create_new(true).open(&temp)?;
-        self.temp = Some((temp, None));
+        self.staging.make_folders(self.target.parent().unwrap_or(Path::new(".")))?;
+        let (temp, mut file) = create_temporary(&self.target)?;
+        self.temp = Some(temp);
         if self.length > 0 {
             let copied = io::copy(&mut fs::File::open(&self.target)?.take(self.length), &mut file)?;
             if copied != self.length {
                 return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the file changed while it was read"));
             }
         }
-        self.temp = self.temp.take().map(|(path, _)| (path, Some(file)));
+        self.writer = Some(file);
         Ok(())
     }
 
     fn fail(&mut self, e: io::Error) {
-        self.error = Some(io::Error::new(e.kind(), format!("{}: {e}", self.target.display())));
+        self.error = Some(at(&self.target, e));
         self.discard();
     }
 
     fn discard(&mut self) {
         self.old = None;
-        if let Some((temp, _)) = self.temp.take() {
+        self.writer = None;
+        if let Some(temp) = self.temp.take() {
             let _ = fs::remove_file(temp);
         }
     }
@@ -370,7 +378,7 @@ impl StagedFile<'_> {
     /// How many files it holds open.
     #[cfg(test)]
     fn open_files(&self) -> usize {
-        usize::from(self.old.is_some()) + usize::from(matches!(self.temp, Some((_, Some(_)))))
+        usize::from(self.old.is_some()) + usize::from(self.writer.is_some())
     }
 }
 
@@ -398,17 +406,16 @@ impl StagedPlan<'_> {
             if *change == Change::Unchanged || (*change == Change::Foreign && !force) {
                 continue;
             }
-            let Some((temp, _)) = file.temp.take() else { continue };
+            let Some(temp) = file.temp.take() else { continue };
             if let Err(e) = fs::rename(&temp, &file.target) {
                 let _ = fs::remove_file(&temp);
                 let _ = fs::remove_file(&manifest_temp);
-                return Err(io::Error::new(e.kind(), format!("{}: {e}", file.target.display())));
+                return Err(at(&file.target, e));
             }
             written += 1;
         }
         self.staging.applied.store(true, Ordering::Relaxed);
-        fs::rename(&manifest_temp, &manifest)
-            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", manifest.display())))?;
+        fs::rename(&manifest_temp, &manifest).map_err(|e| at(&manifest, e))?;
         for stale in self.stale.iter().filter(|s| is_safe_relative(root, s)) {
             let _ = fs::remove_file(root.join(stale));
         }

@@ -480,25 +480,23 @@ impl<'a> ComposeBuilder<'a> {
         } else {
             yaml::write_key(&mut out, 0, "services");
         }
-        let mut entry_written = |out: &mut String| {
+        // One entry of `services`, then the text so far to the sink once it is large enough.
+        let mut write = |out: &mut String, name: &str, entry: &ComposeService| -> Result<(), InternalError> {
+            yaml::write_entry(out, 2, name, entry)?;
             if out.len() >= PUT_EVERY {
                 sink.put(out);
                 out.clear();
             }
+            Ok(())
         };
         for (name, entry) in &stores {
-            yaml::write_entry(&mut out, 2, name, entry)?;
-            entry_written(&mut out);
+            write(&mut out, name, entry)?;
         }
         for service in services {
-            let entry = containers.service(service)?;
-            yaml::write_entry(&mut out, 2, service.name.as_str(), &entry)?;
-            entry_written(&mut out);
+            write(&mut out, &service.name, &containers.service(service)?)?;
         }
         for runner in &runners {
-            let entry = containers.runner(runner);
-            yaml::write_entry(&mut out, 2, &runner.name(), &entry)?;
-            entry_written(&mut out);
+            write(&mut out, &runner.name(), &containers.runner(runner))?;
         }
         let tail = self.tail(containers.found, &config_names)?;
         if !tail.is_empty() {
